@@ -1,0 +1,91 @@
+# kvmlab — one entry point. `make run` and `make check` are the whole set-up.
+CC      ?= gcc
+BUILD   := build
+VERSION := 0.1.0
+
+CFLAGS  := -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror -I. -I$(BUILD) \
+           -pthread -MMD -MP -DKVMLAB_VERSION='"$(VERSION)"'
+LDFLAGS := -pthread
+
+# Guest code: freestanding 32-bit C entered through PVH (paging off, flat segments).
+GUEST_CFLAGS := -m32 -march=i686 -ffreestanding -fno-pic -fno-pie -fno-stack-protector \
+                -fno-asynchronous-unwind-tables -nostdlib -O2 -Wall -Wextra -Werror -I.
+GUEST_LDFLAGS := -m elf_i386 --no-warn-rwx-segments -nostdlib -static -T guest/tests/guest.ld
+
+CORE_SRCS := $(filter-out vmm/main.c,$(wildcard vmm/*.c vmm/boot/*.c devices/*.c))
+CORE_OBJS := $(CORE_SRCS:%.c=$(BUILD)/%.o)
+UNIT_SRCS := $(wildcard tests/unit/*.c)
+UNIT_OBJS := $(UNIT_SRCS:%.c=$(BUILD)/%.o)
+
+GUEST_LIB  := $(BUILD)/guest/tests/lib.o $(BUILD)/guest/tests/entry.o
+GUEST_BINS := $(patsubst guest/tests/%.c,$(BUILD)/guest/%.elf,\
+              $(filter-out guest/tests/lib.c,$(wildcard guest/tests/*.c)))
+
+KVMLAB := $(BUILD)/kvmlab
+
+.SECONDARY:
+.PHONY: all run check unit integration bench deps clean format
+all: $(KVMLAB) $(GUEST_BINS)
+
+# --- host program ---------------------------------------------------------
+$(KVMLAB): $(BUILD)/vmm/main.o $(BUILD)/vmm/default_guest.o $(CORE_OBJS)
+	$(CC) $(LDFLAGS) -o $@ $^
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+# The default guest is built into the binary (the teaching kernel, later).
+$(BUILD)/vmm/default_guest.o: vmm/default_guest.S $(BUILD)/guest/demo.elf
+	@mkdir -p $(dir $@)
+	$(CC) -c -DDEFAULT_GUEST='"$(BUILD)/guest/demo.elf"' $< -o $@
+
+# --- guests ----------------------------------------------------------------
+$(BUILD)/guest/tests/%.o: guest/tests/%.c guest/tests/lib.h
+	@mkdir -p $(dir $@)
+	$(CC) $(GUEST_CFLAGS) -c $< -o $@
+
+$(BUILD)/guest/tests/%.o: guest/tests/%.S
+	@mkdir -p $(dir $@)
+	$(CC) $(GUEST_CFLAGS) -c $< -o $@
+
+$(BUILD)/guest/%.elf: $(BUILD)/guest/tests/%.o $(GUEST_LIB) guest/tests/guest.ld
+	ld $(GUEST_LDFLAGS) -o $@ $(GUEST_LIB) $<
+
+# --- benchmark floor: a bare KVM_RUN loop ------------------------------------
+$(BUILD)/bench/floor: bench/floor.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $<
+
+# --- tests -------------------------------------------------------------------
+$(BUILD)/tests/unit/%.o: CFLAGS += -Wno-missing-field-initializers
+$(BUILD)/unit_tests: $(UNIT_OBJS) $(CORE_OBJS)
+	$(CC) $(LDFLAGS) -o $@ $^ -lcriterion
+
+deps:
+	@scripts/deps.sh
+
+unit: deps $(BUILD)/unit_tests
+	$(BUILD)/unit_tests --jobs 2
+
+integration: deps all
+	tests/integration/launch.sh
+
+check: deps
+	$(MAKE) all $(BUILD)/unit_tests
+	$(BUILD)/unit_tests --jobs 2
+	tests/integration/launch.sh
+
+run: deps all
+	scripts/run.sh $(ARGS)
+
+bench: deps all
+	bench/exit-cost.sh
+
+format:
+	clang-format -i $(wildcard vmm/*.[ch] vmm/boot/*.[ch] devices/*.[ch] tests/unit/*.c guest/tests/*.[ch] bench/*.c)
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,161 @@
+// SPDX-License-Identifier: MIT
+/* Command line -> struct cli. No side effects, so it can be unit-tested. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vmm/cli.h"
+
+void cli_usage(FILE *f)
+{
+	fputs("Usage: kvmlab run [OPTIONS] [KERNEL]\n"
+	      "       kvmlab doctor\n"
+	      "       kvmlab --help | --version\n"
+	      "\n"
+	      "Commands:\n"
+	      "  run       boot a guest under KVM with its serial console on this terminal\n"
+	      "  doctor    explain whether this host can run kvmlab, and how to fix it if not\n"
+	      "\n"
+	      "Options for run:\n"
+	      "  -k, --kernel FILE    kernel to boot: an ELF with a PVH entry note\n"
+	      "                       (default: the guest built into kvmlab)\n"
+	      "  -m, --mem SIZE       guest RAM, with suffix K, M or G (default 256M, at least 2M)\n"
+	      "  -c, --cmdline STR    kernel command line\n"
+	      "  -i, --initrd FILE    initial ramdisk, handed to the kernel as a PVH module\n"
+	      "  -d, --debug          report unclaimed port and MMIO accesses on stderr\n"
+	      "  -h, --help           this text\n"
+	      "  -V, --version        print the version\n"
+	      "\n"
+	      "Console: the guest's COM1 is this terminal. Ctrl-A x quits kvmlab; Ctrl-A Ctrl-A\n"
+	      "sends a Ctrl-A to the guest.\n"
+	      "\n"
+	      "Exit status: the guest's (a write of v to port 0xF4 gives (v << 1) | 1,\n"
+	      "a keyboard-controller reset gives 0); 1 if the VM failed (triple fault,\n"
+	      "entry failure, ...), 2 for usage errors, 69 if this host cannot run VMs\n"
+	      "(see `kvmlab doctor`). KVMLAB_KVM_DEVICE overrides the path of /dev/kvm.\n",
+	      f);
+}
+
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+int cli_parse_size(const char *s, uint64_t *out)
+{
+	unsigned long long v;
+	char *end;
+	int shift = 0;
+
+	if (!s || *s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno)
+		return -1;
+	switch (*end) {
+	case '\0':
+		break;
+	case 'k': case 'K': shift = 10; end++; break;
+	case 'm': case 'M': shift = 20; end++; break;
+	case 'g': case 'G': shift = 30; end++; break;
+	default:
+		return -1;
+	}
+	/* Accept "64M" and "64MiB"/"64MB" alike; nothing else may follow. */
+	if (shift && (!strcmp(end, "iB") || !strcmp(end, "B")))
+		end += strlen(end);
+	if (*end || v > (UINT64_MAX >> shift))
+		return -1;
+	*out = (uint64_t)v << shift;
+	return 0;
+}
+
+static const struct option run_opts[] = {
+	{ "kernel", required_argument, NULL, 'k' },
+	{ "mem", required_argument, NULL, 'm' },
+	{ "cmdline", required_argument, NULL, 'c' },
+	{ "initrd", required_argument, NULL, 'i' },
+	{ "debug", no_argument, NULL, 'd' },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'V' },
+	{ NULL, 0, NULL, 0 },
+};
+
+static int parse_run(int argc, char **argv, struct cli *out, char *err, size_t errlen)
+{
+	struct vm_config *c = &out->cfg;
+	int opt;
+
+	optind = 1;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, ":k:m:c:i:dhV", run_opts, NULL)) != -1) {
+		switch (opt) {
+		case 'k': c->kernel = optarg; break;
+		case 'c': c->cmdline = optarg; break;
+		case 'i': c->initrd = optarg; break;
+		case 'd': c->debug = true; break;
+		case 'h': out->cmd = CLI_HELP; return 0;
+		case 'V': out->cmd = CLI_VERSION; return 0;
+		case 'm':
+			if (cli_parse_size(optarg, &c->mem_size) < 0)
+				return fail(err, errlen, "--mem: '%s' is not a size (try 256M or 1G)", optarg);
+			if (c->mem_size < CONFIG_MIN_MEM)
+				return fail(err, errlen, "--mem %s is too little: a guest needs at least 2M", optarg);
+			break;
+		case ':':
+			return fail(err, errlen, "option '%s' needs a value", argv[optind - 1]);
+		default:
+			return fail(err, errlen, "unknown option '%s'", argv[optind - 1]);
+		}
+	}
+	if (optind < argc) {
+		if (c->kernel)
+			return fail(err, errlen, "kernel given twice ('%s' and '%s')", c->kernel, argv[optind]);
+		c->kernel = argv[optind++];
+	}
+	if (optind < argc)
+		return fail(err, errlen, "unexpected argument '%s'", argv[optind]);
+	return 0;
+}
+
+int cli_parse(int argc, char **argv, struct cli *out, char *err, size_t errlen)
+{
+	const char *cmd;
+
+	memset(out, 0, sizeof(*out));
+	out->cfg.mem_size = CONFIG_DEFAULT_MEM;
+	out->cfg.nr_cpus = 1;
+	out->cfg.cmdline = "";
+	if (argc < 2)
+		return fail(err, errlen, "no command given");
+	cmd = argv[1];
+	if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
+		out->cmd = CLI_HELP;
+		return 0;
+	}
+	if (!strcmp(cmd, "--version") || !strcmp(cmd, "-V")) {
+		out->cmd = CLI_VERSION;
+		return 0;
+	}
+	if (!strcmp(cmd, "doctor")) {
+		out->cmd = CLI_DOCTOR;
+		if (argc > 2)
+			return fail(err, errlen, "doctor takes no arguments");
+		return 0;
+	}
+	if (!strcmp(cmd, "run")) {
+		out->cmd = CLI_RUN;
+		return parse_run(argc - 1, argv + 1, out, err, errlen);
+	}
+	if (cmd[0] == '-')
+		return fail(err, errlen, "options go after the command: kvmlab run %s ...", cmd);
+	return fail(err, errlen, "unknown command '%s'", cmd);
+}

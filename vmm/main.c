@@ -1,0 +1,186 @@
+// SPDX-License-Identifier: MIT
+/* kvmlab: command line -> configuration -> VM -> one exit status. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "vmm/cli.h"
+#include "vmm/console.h"
+#include "vmm/doctor.h"
+#include "vmm/vm.h"
+
+extern const uint8_t default_guest_start[], default_guest_end[];
+
+#define EXIT_VM_FAILED 1
+
+/* Map a whole file read-only; a user's file, so every failure gets words. */
+static int map_file(const char *path, const char *what, struct boot_image *img)
+{
+	struct stat st;
+	void *p;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0) {
+		fprintf(stderr, "kvmlab: cannot open %s '%s': %s\n", what, path, strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		fprintf(stderr, "kvmlab: %s '%s' is not a regular file\n", what, path);
+		goto fail;
+	}
+	if (st.st_size == 0) {
+		fprintf(stderr, "kvmlab: %s '%s' is empty\n", what, path);
+		goto fail;
+	}
+	p = mmap(NULL, st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	if (p == MAP_FAILED) {
+		fprintf(stderr, "kvmlab: cannot read %s '%s': %s\n", what, path, strerror(errno));
+		goto fail;
+	}
+	close(fd);
+	*img = (struct boot_image){ p, st.st_size, path };
+	return 0;
+fail:
+	close(fd);
+	return -1;
+}
+
+static void unmap_file(struct boot_image *img)
+{
+	if (img->data && img->data != default_guest_start)
+		munmap((void *)img->data, img->size);
+}
+
+/* SIGINT and friends arrive through a signalfd read by the console loop. */
+static int signals_setup(void)
+{
+	sigset_t set;
+
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGQUIT);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	return signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+}
+
+static void report_end(const struct vm *vm)
+{
+	if (vm->stop_kind == VM_STOP_FAULT)
+		fprintf(stderr, "kvmlab: VM failed: %s\n", vm->stop_reason);
+	else if (vm->stop_kind == VM_STOP_USER || vm->cfg->debug)
+		fprintf(stderr, "kvmlab: %s (exit status %d)\n", vm->stop_reason, vm->status);
+}
+
+static int run_vm(struct kvm *kvm, const struct vm_config *cfg, const struct boot_image *kernel,
+		  const struct boot_image *initrd)
+{
+	struct console con;
+	struct serial_backend be;
+	struct vm *vm = calloc(1, sizeof(*vm));
+	char err[512];
+	int sig_fd, signo = 0, status = EXIT_VM_FAILED;
+
+	sig_fd = signals_setup();
+	if (!vm || sig_fd < 0 || console_init(&con) < 0) {
+		fprintf(stderr, "kvmlab: out of resources: %s\n", strerror(errno));
+		goto out;
+	}
+	be = console_backend(&con);
+	if (vm_create(vm, kvm, cfg, &be, err, sizeof(err)) < 0 ||
+	    vm_load(vm, kernel, initrd, err, sizeof(err)) < 0) {
+		fprintf(stderr, "kvmlab: %s\n", err);
+		goto out_vm;
+	}
+	console_raw(&con);
+	if (vm_start(vm, err, sizeof(err)) < 0)
+		fprintf(stderr, "kvmlab: %s\n", err);
+	switch (console_loop(&con, &vm->com1, vm->stop_fd, sig_fd, &signo)) {
+	case CONSOLE_QUIT:
+		vm_stop(vm, VM_STOP_USER, 0, "quit from the console (Ctrl-A x)");
+		break;
+	case CONSOLE_SIGNAL:
+		vm_stop(vm, VM_STOP_USER, 128 + signo, "stopped by signal %s", strsignal(signo));
+		break;
+	case CONSOLE_VM_ENDED:
+		break;
+	}
+	vm_join(vm);
+	console_restore(&con);
+	report_end(vm);
+	status = vm->status;
+out_vm:
+	vm_destroy(vm);
+	console_destroy(&con);
+out:
+	free(vm);
+	if (sig_fd >= 0)
+		close(sig_fd);
+	return status;
+}
+
+static int cmd_run(const struct vm_config *cfg)
+{
+	struct boot_image kernel = { default_guest_start,
+				     (size_t)(default_guest_end - default_guest_start),
+				     "the built-in guest" };
+	struct boot_image initrd = { 0 };
+	struct kvm kvm = { .fd = -1 };
+	char err[256];
+	int status = EXIT_VM_FAILED;
+
+	if (cfg->kernel && map_file(cfg->kernel, "kernel", &kernel) < 0)
+		return EXIT_VM_FAILED;
+	if (boot_check(&kernel, err, sizeof(err)) < 0) {
+		fprintf(stderr, "kvmlab: %s\n", err);
+		goto out;
+	}
+	if (cfg->initrd && map_file(cfg->initrd, "initrd", &initrd) < 0)
+		goto out;
+	if (kvm_open(&kvm, err, sizeof(err)) < 0) {
+		if (err[0])
+			fprintf(stderr, "kvmlab: %s\n", err);
+		doctor_report(stderr, true);
+		status = KVMLAB_EXIT_NO_KVM;
+		goto out;
+	}
+	status = run_vm(&kvm, cfg, &kernel, cfg->initrd ? &initrd : NULL);
+	kvm_close(&kvm);
+out:
+	unmap_file(&kernel);
+	unmap_file(&initrd);
+	return status;
+}
+
+int main(int argc, char **argv)
+{
+	struct cli cli;
+	char err[256];
+
+	if (cli_parse(argc, argv, &cli, err, sizeof(err)) < 0) {
+		fprintf(stderr, "kvmlab: %s\nTry 'kvmlab --help'.\n", err);
+		return CLI_EXIT_USAGE;
+	}
+	switch (cli.cmd) {
+	case CLI_HELP:
+		cli_usage(stdout);
+		return 0;
+	case CLI_VERSION:
+		printf("kvmlab %s\n", KVMLAB_VERSION);
+		return 0;
+	case CLI_DOCTOR:
+		return doctor_report(stdout, false) ? KVMLAB_EXIT_NO_KVM : 0;
+	case CLI_RUN:
+		return cmd_run(&cli.cfg);
+	}
+	return CLI_EXIT_USAGE;
+}

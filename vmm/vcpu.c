@@ -1,0 +1,328 @@
+// SPDX-License-Identifier: MIT
+/* One vCPU: its boot state, its thread and the KVM_RUN loop. */
+#include <errno.h>
+#include <linux/kvm.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "vmm/vm.h"
+
+/* Sent to a vCPU thread to make KVM_RUN return at once; see vcpu_kick(). */
+#define KICK_SIGNAL SIGRTMIN
+
+static void kick_handler(int sig)
+{
+	(void)sig;
+}
+
+void vcpu_kick_signal_init(void)
+{
+	struct sigaction sa = { .sa_handler = kick_handler };
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(KICK_SIGNAL, &sa, NULL);
+}
+
+/* --- CPUID ------------------------------------------------------------------ */
+
+static struct kvm_cpuid2 *supported_cpuid(int kvm_fd)
+{
+	for (int n = 64; n <= 4096; n *= 2) {
+		struct kvm_cpuid2 *c = calloc(1, sizeof(*c) + n * sizeof(c->entries[0]));
+
+		if (!c)
+			return NULL;
+		c->nent = n;
+		if (ioctl(kvm_fd, KVM_GET_SUPPORTED_CPUID, c) == 0)
+			return c;
+		free(c);
+		if (errno != E2BIG)
+			return NULL;
+	}
+	return NULL;
+}
+
+/*
+ * KVM's supported CPUID, made this vCPU's: its APIC id, and the hypervisor bit
+ * so guests look for the KVM leaves (0x40000000...) that KVM already lists;
+ * without them Linux uses no kvm-clock and calibrates with the PIT, which
+ * under nesting can take forever.
+ */
+static int setup_cpuid(struct vcpu *v)
+{
+	struct kvm_cpuid2 *c = supported_cpuid(v->vm->kvm->fd);
+	int r;
+
+	if (!c)
+		return -1;
+	for (unsigned i = 0; i < c->nent; i++) {
+		struct kvm_cpuid_entry2 *e = &c->entries[i];
+
+		switch (e->function) {
+		case 1:
+			e->ebx = (e->ebx & 0x00FFFFFF) | ((uint32_t)v->id << 24);
+			e->ecx |= 1U << 31;
+			break;
+		case 0xB:
+		case 0x1F:
+			e->edx = v->id;
+			break;
+		}
+	}
+	r = ioctl(v->fd, KVM_SET_CPUID2, c);
+	free(c);
+	return r;
+}
+
+/* --- boot state -------------------------------------------------------------- */
+
+static void flat_segment(struct kvm_segment *s, uint16_t sel, uint8_t type)
+{
+	*s = (struct kvm_segment){
+		.base = 0, .limit = 0xFFFFFFFF, .selector = sel, .type = type,
+		.present = 1, .dpl = 0, .db = 1, .s = 1, .l = 0, .g = 1,
+	};
+}
+
+/* The PVH ABI: flat 32-bit protected mode, paging off, %ebx = start info. */
+static int setup_pvh32(struct vcpu *v)
+{
+	struct kvm_sregs sregs;
+	struct kvm_regs regs = { 0 };
+
+	if (ioctl(v->fd, KVM_GET_SREGS, &sregs) < 0)
+		return -1;
+	flat_segment(&sregs.cs, 0x10, 0xB); /* execute/read, accessed */
+	flat_segment(&sregs.ds, 0x18, 0x3); /* read/write, accessed */
+	sregs.es = sregs.fs = sregs.gs = sregs.ss = sregs.ds;
+	sregs.tr = (struct kvm_segment){ .limit = 0x67, .type = 0xB, .present = 1 };
+	sregs.cr0 = 0x11; /* PE | ET */
+	sregs.cr4 = 0;
+	sregs.efer = 0;
+	if (ioctl(v->fd, KVM_SET_SREGS, &sregs) < 0)
+		return -1;
+	regs.rflags = 0x2;
+	regs.rip = v->vm->entry.rip;
+	regs.rbx = v->vm->entry.rbx;
+	return ioctl(v->fd, KVM_SET_REGS, &regs);
+}
+
+int vcpu_create(struct vm *vm, int id, char *err, size_t errlen)
+{
+	struct vcpu *v = &vm->vcpu[id];
+	const char *what;
+
+	*v = (struct vcpu){ .vm = vm, .id = id, .fd = -1 };
+	what = "KVM_CREATE_VCPU";
+	v->fd = ioctl(vm->fd, KVM_CREATE_VCPU, id);
+	if (v->fd < 0)
+		goto fail;
+	what = "mmap of kvm_run";
+	v->run = mmap(NULL, vm->kvm->run_size, PROT_READ | PROT_WRITE, MAP_SHARED, v->fd, 0);
+	if (v->run == MAP_FAILED) {
+		v->run = NULL;
+		goto fail;
+	}
+	what = "KVM_SET_CPUID2";
+	if (setup_cpuid(v) < 0)
+		goto fail;
+	/* Application processors wait for INIT/SIPI from the boot CPU. */
+	what = "setting the boot registers";
+	if (id == 0 && setup_pvh32(v) < 0)
+		goto fail;
+	return 0;
+fail:
+	snprintf(err, errlen, "vCPU %d: %s failed: %s", id, what, strerror(errno));
+	vcpu_destroy(v);
+	return -1;
+}
+
+void vcpu_destroy(struct vcpu *v)
+{
+	if (v->run)
+		munmap(v->run, v->vm->kvm->run_size);
+	if (v->fd >= 0)
+		close(v->fd);
+	v->run = NULL;
+	v->fd = -1;
+}
+
+/*
+ * Make the vCPU leave KVM_RUN for good: immediate_exit makes every later
+ * KVM_RUN return EINTR at once, and the signal interrupts one in progress.
+ */
+void vcpu_kick(struct vcpu *v)
+{
+	if (!v->run)
+		return;
+	v->run->immediate_exit = 1;
+	if (v->started)
+		pthread_kill(v->thread, KICK_SIGNAL);
+}
+
+/* --- exits ------------------------------------------------------------------- */
+
+static const char *cpu_mode(const struct kvm_sregs *s)
+{
+	if (!(s->cr0 & 1))
+		return "real mode";
+	if (s->efer & 0x400)
+		return s->cs.l ? "64-bit mode" : "compatibility mode";
+	return s->cr0 & 0x80000000 ? "32-bit protected mode, paging on"
+				   : "32-bit protected mode, paging off";
+}
+
+/* "at RIP ... (mode) RSP ... CR0 ..." for messages about a failed VM. */
+static void describe_state(struct vcpu *v, char *buf, size_t len)
+{
+	struct kvm_regs r;
+	struct kvm_sregs s;
+
+	if (ioctl(v->fd, KVM_GET_REGS, &r) < 0 || ioctl(v->fd, KVM_GET_SREGS, &s) < 0) {
+		snprintf(buf, len, "(registers unavailable: %s)", strerror(errno));
+		return;
+	}
+	snprintf(buf, len,
+		 "at RIP 0x%llx in %s (CS 0x%x)\n"
+		 "  RAX 0x%llx RBX 0x%llx RCX 0x%llx RDX 0x%llx RSP 0x%llx RFLAGS 0x%llx\n"
+		 "  CR0 0x%llx CR2 0x%llx CR3 0x%llx CR4 0x%llx EFER 0x%llx",
+		 r.rip, cpu_mode(&s), s.cs.selector, r.rax, r.rbx, r.rcx, r.rdx, r.rsp, r.rflags,
+		 s.cr0, s.cr2, s.cr3, s.cr4, s.efer);
+}
+
+static void fault(struct vcpu *v, const char *what)
+{
+	char state[512];
+
+	describe_state(v, state, sizeof(state));
+	vm_stop(v->vm, VM_STOP_FAULT, 1, "vCPU %d: %s %s", v->id, what, state);
+}
+
+static const char *internal_error_name(uint32_t sub)
+{
+	switch (sub) {
+	case KVM_INTERNAL_ERROR_EMULATION: return "KVM could not emulate an instruction";
+	case KVM_INTERNAL_ERROR_SIMUL_EX: return "exception while delivering an exception";
+	case KVM_INTERNAL_ERROR_DELIVERY_EV: return "failure delivering an event";
+	default: return "unexpected exit inside KVM";
+	}
+}
+
+static void handle_io(struct vcpu *v)
+{
+	struct kvm_run *run = v->run;
+	uint8_t *data = (uint8_t *)run + run->io.data_offset;
+	bool write = run->io.direction == KVM_EXIT_IO_OUT;
+
+	/* String I/O (rep outs/ins) arrives as count accesses in a row. */
+	for (uint32_t i = 0; i < run->io.count; i++, data += run->io.size) {
+		if (!bus_dispatch(&v->vm->pio, run->io.port, data, run->io.size, write) &&
+		    v->vm->cfg->debug)
+			fprintf(stderr, "kvmlab: vCPU %d: unclaimed port %s 0x%x (%u bytes)\r\n",
+				v->id, write ? "write to" : "read of", run->io.port, run->io.size);
+	}
+}
+
+static void handle_mmio(struct vcpu *v)
+{
+	struct kvm_run *run = v->run;
+
+	if (!bus_dispatch(&v->vm->mmio, run->mmio.phys_addr, run->mmio.data, run->mmio.len,
+			  run->mmio.is_write) && v->vm->cfg->debug)
+		fprintf(stderr, "kvmlab: vCPU %d: unclaimed MMIO %s 0x%llx (%u bytes)\r\n", v->id,
+			run->mmio.is_write ? "write to" : "read of",
+			(unsigned long long)run->mmio.phys_addr, run->mmio.len);
+}
+
+static void handle_system_event(struct vcpu *v)
+{
+	switch (v->run->system_event.type) {
+	case KVM_SYSTEM_EVENT_SHUTDOWN:
+		vm_stop(v->vm, VM_STOP_GUEST, 0, "guest powered off");
+		break;
+	case KVM_SYSTEM_EVENT_RESET:
+		vm_stop(v->vm, VM_STOP_GUEST, 0, "guest reset the machine");
+		break;
+	default:
+		fault(v, "guest crashed (KVM_EXIT_SYSTEM_EVENT)");
+	}
+}
+
+static void handle_exit(struct vcpu *v)
+{
+	struct kvm_run *run = v->run;
+	char what[160];
+
+	switch (run->exit_reason) {
+	case KVM_EXIT_IO:
+		handle_io(v);
+		return;
+	case KVM_EXIT_MMIO:
+		handle_mmio(v);
+		return;
+	case KVM_EXIT_SYSTEM_EVENT:
+		handle_system_event(v);
+		return;
+	case KVM_EXIT_SHUTDOWN:
+		fault(v, "triple fault (KVM_EXIT_SHUTDOWN): the guest hit an exception it could "
+			 "not handle");
+		return;
+	case KVM_EXIT_FAIL_ENTRY:
+		snprintf(what, sizeof(what), "VM entry failed (KVM_EXIT_FAIL_ENTRY, hardware "
+			 "reason 0x%llx)",
+			 (unsigned long long)run->fail_entry.hardware_entry_failure_reason);
+		fault(v, what);
+		return;
+	case KVM_EXIT_INTERNAL_ERROR:
+		snprintf(what, sizeof(what), "KVM internal error %u: %s",
+			 run->internal.suberror, internal_error_name(run->internal.suberror));
+		fault(v, what);
+		return;
+	case KVM_EXIT_HLT:
+		fault(v, "guest halted with no in-kernel LAPIC to wake it (KVM_EXIT_HLT)");
+		return;
+	default:
+		snprintf(what, sizeof(what), "exit reason %u, which kvmlab does not handle",
+			 run->exit_reason);
+		fault(v, what);
+	}
+}
+
+static void *vcpu_thread(void *arg)
+{
+	struct vcpu *v = arg;
+	struct vm *vm = v->vm;
+	sigset_t set;
+
+	/* Only vCPU threads take the kick signal; everything else goes to main. */
+	sigemptyset(&set);
+	sigaddset(&set, KICK_SIGNAL);
+	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+
+	while (!atomic_load_explicit(&vm->stopping, memory_order_relaxed)) {
+		if (ioctl(v->fd, KVM_RUN, 0) < 0) {
+			/* EINTR: a signal or a kick; EAGAIN: an AP not yet woken by SIPI. */
+			if (errno == EINTR || errno == EAGAIN)
+				continue;
+			vm_stop(vm, VM_STOP_FAULT, 1, "vCPU %d: KVM_RUN failed: %s", v->id,
+				strerror(errno));
+			break;
+		}
+		handle_exit(v);
+	}
+	return NULL;
+}
+
+int vcpu_start(struct vcpu *v)
+{
+	int r = pthread_create(&v->thread, NULL, vcpu_thread, v);
+
+	if (!r)
+		v->started = true;
+	return r;
+}

@@ -1,0 +1,202 @@
+// SPDX-License-Identifier: MIT
+/* A VM: memory, in-kernel irqchip and PIT, devices on the buses, vCPUs. */
+#include <errno.h>
+#include <linux/kvm.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "devices/legacy.h"
+#include "vmm/vm.h"
+
+/* Three pages for the TSS and one for the identity map, in the 32-bit hole
+ * and marked reserved in the e820 map (e820.c). */
+#define VM_TSS_ADDR 0xFFFBD000ULL
+#define VM_IDENTITY_MAP_ADDR 0xFFFBC000ULL
+
+static void irq_set_level(void *opaque, unsigned gsi, int level)
+{
+	struct vm *vm = opaque;
+	struct kvm_irq_level l = { .irq = gsi, .level = level };
+
+	if (ioctl(vm->fd, KVM_IRQ_LINE, &l) < 0)
+		vm_stop(vm, VM_STOP_FAULT, 1, "KVM_IRQ_LINE %u failed: %s", gsi, strerror(errno));
+}
+
+static void machine_stop_cb(void *opaque, int status, const char *reason)
+{
+	vm_stop(opaque, VM_STOP_GUEST, status, "%s", reason);
+}
+
+static int kvm_setup(struct vm *vm, char *err, size_t errlen)
+{
+	struct kvm_pit_config pit = { 0 };
+	uint64_t idmap = VM_IDENTITY_MAP_ADDR;
+	const char *what;
+
+	vm->fd = ioctl(vm->kvm->fd, KVM_CREATE_VM, 0);
+	if (vm->fd < 0) {
+		what = "KVM_CREATE_VM";
+		goto fail;
+	}
+	what = "KVM_SET_TSS_ADDR";
+	if (ioctl(vm->fd, KVM_SET_TSS_ADDR, (unsigned long)VM_TSS_ADDR) < 0)
+		goto fail;
+	what = "KVM_SET_IDENTITY_MAP_ADDR";
+	if (ioctl(vm->fd, KVM_SET_IDENTITY_MAP_ADDR, &idmap) < 0)
+		goto fail;
+	what = "KVM_CREATE_IRQCHIP";
+	if (ioctl(vm->fd, KVM_CREATE_IRQCHIP, 0) < 0)
+		goto fail;
+	what = "KVM_CREATE_PIT2";
+	if (ioctl(vm->fd, KVM_CREATE_PIT2, &pit) < 0)
+		goto fail;
+	return 0;
+fail:
+	snprintf(err, errlen, "%s failed: %s", what, strerror(errno));
+	return -1;
+}
+
+static int memory_setup(struct vm *vm, char *err, size_t errlen)
+{
+	if (gmem_init(&vm->mem, vm->cfg->mem_size) < 0) {
+		snprintf(err, errlen, "cannot map %llu MiB of guest RAM: %s",
+			 (unsigned long long)(vm->cfg->mem_size >> 20), strerror(errno));
+		return -1;
+	}
+	for (int i = 0; i < vm->mem.nr_regions; i++) {
+		const struct gmem_region *r = &vm->mem.region[i];
+		struct kvm_userspace_memory_region kr = {
+			.slot = i,
+			.guest_phys_addr = r->gpa,
+			.memory_size = r->size,
+			.userspace_addr = (uintptr_t)r->host,
+		};
+
+		if (ioctl(vm->fd, KVM_SET_USER_MEMORY_REGION, &kr) < 0) {
+			snprintf(err, errlen, "KVM_SET_USER_MEMORY_REGION failed: %s",
+				 strerror(errno));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int devices_setup(struct vm *vm, const struct serial_backend *console)
+{
+	struct irq_line com1_irq = { irq_set_level, vm, SERIAL_COM1_IRQ };
+	int r = 0;
+
+	vm->ctl = (struct machine_ctl){ machine_stop_cb, vm };
+	serial_init(&vm->com1, &com1_irq, console);
+	r |= bus_register(&vm->pio, SERIAL_COM1_BASE, 8, serial_io, &vm->com1, "COM1");
+	r |= bus_register(&vm->pio, DEBUG_EXIT_PORT, DEBUG_EXIT_LEN, debug_exit_io, &vm->ctl,
+			  "isa-debug-exit");
+	r |= bus_register(&vm->pio, I8042_CMD_PORT, 1, i8042_io, &vm->ctl, "i8042");
+	r |= bus_register(&vm->pio, POST_PORT, 1, post_io, NULL, "POST");
+	return r;
+}
+
+int vm_create(struct vm *vm, struct kvm *kvm, const struct vm_config *cfg,
+	      const struct serial_backend *console, char *err, size_t errlen)
+{
+	memset(vm, 0, sizeof(*vm));
+	vm->kvm = kvm;
+	vm->cfg = cfg;
+	vm->fd = -1;
+	pthread_mutex_init(&vm->stop_lock, NULL);
+	bus_init(&vm->pio, "port");
+	bus_init(&vm->mmio, "MMIO");
+	vm->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (vm->stop_fd < 0) {
+		snprintf(err, errlen, "eventfd: %s", strerror(errno));
+		return -1;
+	}
+	if (cfg->nr_cpus < 1 || cfg->nr_cpus > VM_MAX_VCPUS || cfg->nr_cpus > kvm->max_vcpus) {
+		snprintf(err, errlen, "%d vCPUs asked; this host allows 1 to %d", cfg->nr_cpus,
+			 kvm->max_vcpus < VM_MAX_VCPUS ? kvm->max_vcpus : VM_MAX_VCPUS);
+		return -1;
+	}
+	if (kvm_setup(vm, err, errlen) < 0 || memory_setup(vm, err, errlen) < 0)
+		return -1;
+	if (devices_setup(vm, console) < 0) {
+		snprintf(err, errlen, "device port ranges overlap (a kvmlab bug)");
+		return -1;
+	}
+	return 0;
+}
+
+int vm_load(struct vm *vm, const struct boot_image *kernel, const struct boot_image *initrd,
+	    char *err, size_t errlen)
+{
+	if (boot_load(&vm->mem, kernel, initrd, vm->cfg->cmdline, &vm->entry, err, errlen) < 0)
+		return -1;
+	for (int i = 0; i < vm->cfg->nr_cpus; i++) {
+		if (vcpu_create(vm, i, err, errlen) < 0)
+			return -1;
+		vm->nr_vcpus++;
+	}
+	return 0;
+}
+
+int vm_start(struct vm *vm, char *err, size_t errlen)
+{
+	vcpu_kick_signal_init();
+	for (int i = 0; i < vm->nr_vcpus; i++) {
+		int r = vcpu_start(&vm->vcpu[i]);
+
+		if (r) {
+			snprintf(err, errlen, "cannot start vCPU thread %d: %s", i, strerror(r));
+			vm_stop(vm, VM_STOP_FAULT, 1, "vCPU thread start failed");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+void vm_stop(struct vm *vm, enum vm_stop_kind kind, int status, const char *fmt, ...)
+{
+	uint64_t one = 1;
+	va_list ap;
+
+	pthread_mutex_lock(&vm->stop_lock);
+	if (atomic_load(&vm->stopping)) {
+		pthread_mutex_unlock(&vm->stop_lock);
+		return;
+	}
+	vm->status = status;
+	vm->stop_kind = kind;
+	va_start(ap, fmt);
+	vsnprintf(vm->stop_reason, sizeof(vm->stop_reason), fmt, ap);
+	va_end(ap);
+	atomic_store(&vm->stopping, true);
+	pthread_mutex_unlock(&vm->stop_lock);
+
+	for (int i = 0; i < vm->nr_vcpus; i++)
+		vcpu_kick(&vm->vcpu[i]);
+	if (write(vm->stop_fd, &one, sizeof(one)) < 0)
+		perror("kvmlab: eventfd");
+}
+
+void vm_join(struct vm *vm)
+{
+	for (int i = 0; i < vm->nr_vcpus; i++)
+		if (vm->vcpu[i].started)
+			pthread_join(vm->vcpu[i].thread, NULL);
+}
+
+void vm_destroy(struct vm *vm)
+{
+	for (int i = 0; i < vm->nr_vcpus; i++)
+		vcpu_destroy(&vm->vcpu[i]);
+	serial_destroy(&vm->com1);
+	if (vm->fd >= 0)
+		close(vm->fd);
+	gmem_free(&vm->mem);
+	if (vm->stop_fd >= 0)
+		close(vm->stop_fd);
+	pthread_mutex_destroy(&vm->stop_lock);
+}

@@ -1,0 +1,81 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef KVMLAB_VM_H
+#define KVMLAB_VM_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+
+#include "devices/machine.h"
+#include "devices/serial.h"
+#include "vmm/boot/boot.h"
+#include "vmm/bus.h"
+#include "vmm/config.h"
+#include "vmm/kvm.h"
+#include "vmm/memory.h"
+
+#define VM_MAX_VCPUS 64
+
+struct vm;
+
+struct vcpu {
+	struct vm *vm;
+	int id;
+	int fd;
+	struct kvm_run *run;
+	pthread_t thread;
+	bool started;
+};
+
+/* Why a VM ended: decides what kvmlab says about it. */
+enum vm_stop_kind {
+	VM_STOP_GUEST, /* the guest asked (exit port, reset, poweroff) */
+	VM_STOP_USER,  /* a signal or the console's quit key */
+	VM_STOP_FAULT, /* the VM failed: triple fault, entry failure, ... */
+};
+
+struct vm {
+	struct kvm *kvm;
+	const struct vm_config *cfg;
+	int fd;
+	struct guest_mem mem;
+	struct bus pio, mmio;
+	int nr_vcpus;
+	struct vcpu vcpu[VM_MAX_VCPUS];
+	struct boot_entry entry;
+
+	/* The end of the VM: written once, under lock, by vm_stop(). */
+	pthread_mutex_t stop_lock;
+	atomic_bool stopping;
+	int status;
+	enum vm_stop_kind stop_kind;
+	char stop_reason[1024];
+	int stop_fd; /* eventfd, readable once the VM has ended */
+
+	/* Devices, and the handle they get on the machine. */
+	struct machine_ctl ctl;
+	struct serial com1;
+};
+
+/* Build the machine: KVM VM, memory, irqchip, devices. err gets one line. */
+int vm_create(struct vm *vm, struct kvm *kvm, const struct vm_config *cfg,
+	      const struct serial_backend *console, char *err, size_t errlen);
+/* Load the kernel and create the vCPUs in their boot state. */
+int vm_load(struct vm *vm, const struct boot_image *kernel, const struct boot_image *initrd,
+	    char *err, size_t errlen);
+int vm_start(struct vm *vm, char *err, size_t errlen);
+/* The one place that ends a VM: the first call decides status and reason. */
+void vm_stop(struct vm *vm, enum vm_stop_kind kind, int status, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+/* Join the vCPU threads after the VM has stopped. */
+void vm_join(struct vm *vm);
+void vm_destroy(struct vm *vm);
+
+/* vcpu.c */
+int vcpu_create(struct vm *vm, int id, char *err, size_t errlen);
+int vcpu_start(struct vcpu *v);
+void vcpu_kick(struct vcpu *v);
+void vcpu_destroy(struct vcpu *v);
+void vcpu_kick_signal_init(void);
+
+#endif
