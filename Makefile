@@ -25,7 +25,7 @@ KVMLAB := $(BUILD)/kvmlab
 
 .SECONDARY:
 .PHONY: all run check unit integration bench deps clean format
-all: $(KVMLAB) $(GUEST_BINS)
+all: $(KVMLAB) $(GUEST_BINS) $(BUILD)/bench/floor
 
 # --- host program ---------------------------------------------------------
 $(KVMLAB): $(BUILD)/vmm/main.o $(BUILD)/vmm/default_guest.o $(CORE_OBJS)

@@ -94,7 +94,7 @@ static int parse_run(int argc, char **argv, struct cli *out, char *err, size_t e
 	struct vm_config *c = &out->cfg;
 	int opt;
 
-	optind = 1;
+	optind = 0; /* glibc: 0 also forgets a half-parsed cluster ("-hd") of a previous call */
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, ":k:m:c:i:dhV", run_opts, NULL)) != -1) {
 		switch (opt) {
@@ -113,6 +113,9 @@ static int parse_run(int argc, char **argv, struct cli *out, char *err, size_t e
 		case ':':
 			return fail(err, errlen, "option '%s' needs a value", argv[optind - 1]);
 		default:
+			/* In a cluster ("-xd") optind has not moved past it yet. */
+			if (optopt && strncmp(argv[optind - 1], "--", 2))
+				return fail(err, errlen, "unknown option '-%c'", optopt);
 			return fail(err, errlen, "unknown option '%s'", argv[optind - 1]);
 		}
 	}

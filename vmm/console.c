@@ -66,7 +66,8 @@ void console_raw(struct console *c)
 	t.c_cflag |= CS8;
 	t.c_cc[VMIN] = 1;
 	t.c_cc[VTIME] = 0;
-	if (tcsetattr(c->in_fd, TCSAFLUSH, &t) == 0)
+	/* TCSANOW: keys typed before the VM started still reach it. */
+	if (tcsetattr(c->in_fd, TCSANOW, &t) == 0)
 		c->raw = true;
 }
 

@@ -187,6 +187,13 @@ static void describe_state(struct vcpu *v, char *buf, size_t len)
 		snprintf(buf, len, "(registers unavailable: %s)", strerror(errno));
 		return;
 	}
+	/* AMD's SVM leaves the VMCB undefined after a shutdown, so KVM resets the
+	 * vCPU: what we would print is the reset vector, not the faulting state. */
+	if (r.rip == 0xFFF0 && s.cs.selector == 0xF000 && !(s.cr0 & 1)) {
+		snprintf(buf, len, "(the faulting registers are lost: KVM reset the vCPU, "
+			 "as it does on AMD hosts)");
+		return;
+	}
 	snprintf(buf, len,
 		 "at RIP 0x%llx in %s (CS 0x%x)\n"
 		 "  RAX 0x%llx RBX 0x%llx RCX 0x%llx RDX 0x%llx RSP 0x%llx RFLAGS 0x%llx\n"

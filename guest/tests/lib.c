@@ -29,7 +29,8 @@ void uart_init(void)
 	outb(COM1 + 0, 0x01); /* 115200 baud */
 	outb(COM1 + 1, 0x00);
 	outb(COM1 + 3, 0x03); /* 8N1 */
-	outb(COM1 + 2, 0x07); /* FIFOs on and cleared */
+	/* FCR left alone: resetting the FIFOs would drop input that arrived
+	 * before we started (a pipe's contents, keys typed ahead). */
 }
 
 void uart_putc(char c)
@@ -48,8 +49,9 @@ int uart_getc(void)
 	return inb(COM1);
 }
 
-void read_line(char *buf, int size)
+uint32_t read_line(char *buf, int size)
 {
+	uint32_t total = 0;
 	int n = 0;
 
 	for (;;) {
@@ -59,8 +61,10 @@ void read_line(char *buf, int size)
 			break;
 		if (n < size - 1)
 			buf[n++] = (char)c;
+		total++;
 	}
 	buf[n] = '\0';
+	return total;
 }
 
 static void put_uint(uint32_t v, unsigned base, int width)

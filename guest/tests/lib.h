@@ -60,7 +60,8 @@ void uart_putc(char c);
 int uart_getc(void);
 void print(const char *fmt, ...);
 void vprint(const char *fmt, va_list ap);
-void read_line(char *buf, int size);
+/* Reads up to CR/LF; keeps size - 1 bytes, returns how many came. */
+uint32_t read_line(char *buf, int size);
 
 void guest_exit(uint32_t code) __attribute__((noreturn));
 void guest_reset(void) __attribute__((noreturn));

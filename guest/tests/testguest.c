@@ -7,6 +7,7 @@
  *   ports       read a port nobody claims; write a POST code
  *   rep         print a line through string I/O (rep outsb)
  *   echo        print "ready>", read a line from the UART, print it back
+ *               with its length
  *   bench=N     N port writes in a row (each one a VM exit)
  *   reset       keyboard-controller reset (kvmlab exits 0)
  *   triple      triple fault (kvmlab reports it and exits 1)
@@ -119,8 +120,9 @@ int guest_main(const struct start_info *start)
 		string_io();
 	if (cmdline_has("echo")) {
 		print("ready>\n");
-		read_line(line, sizeof(line));
-		print("got: [%s]\n", line);
+		uint32_t n = read_line(line, sizeof(line));
+
+		print("got: [%s] (%u chars)\n", line, n);
 	}
 	if (cmdline_get("bench"))
 		bench(parse_uint(cmdline_get("bench")));

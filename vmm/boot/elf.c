@@ -139,10 +139,14 @@ int elf_inspect(const struct boot_image *img, struct elf_info *info, char *err, 
 		struct phdr p;
 
 		get_phdr(img, is64, phoff, i, &p);
-		if (p.type == PT_LOAD && (!range_ok(p.offset, p.filesz, img->size) ||
-					  p.filesz > p.memsz)) {
+		if (p.type == PT_LOAD && !range_ok(p.offset, p.filesz, img->size)) {
 			snprintf(err, errlen, "%s: corrupt ELF: segment %u lies outside the file",
 				 img->name, i);
+			return -1;
+		}
+		if (p.type == PT_LOAD && p.filesz > p.memsz) {
+			snprintf(err, errlen, "%s: corrupt ELF: segment %u has more bytes in the file "
+				 "than in memory", img->name, i);
 			return -1;
 		}
 		if (p.type != PT_NOTE)

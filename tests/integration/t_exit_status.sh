@@ -1,0 +1,16 @@
+#!/bin/bash
+# The test guest prints through the UART and ends through isa-debug-exit:
+# kvmlab's status is (v << 1) | 1, QEMU's convention.
+. "$(dirname "$0")/lib.sh"
+
+kv run --cmdline "exit=5" "$TESTGUEST"
+expect_status 11
+expect_out "testguest: hello, cmdline [exit=5]"
+
+kv run --kernel "$TESTGUEST" --cmdline "exit=0"
+expect_status 1
+
+kv run "$TESTGUEST" --cmdline "exit=127"
+expect_status 255
+[ -s "$ERR" ] && fail "a guest-requested exit should print nothing on stderr"
+exit 0
