@@ -57,6 +57,10 @@ bool bus_dispatch(const struct bus *b, uint64_t addr, uint8_t *data, unsigned si
 	const struct bus_range *r = lookup(b, addr);
 	struct bus_access a;
 
+	/* An access that runs past the end of its range is nobody's: devices
+	 * then never see offset + size beyond what they registered. */
+	if (r && size > r->len - (addr - r->base))
+		r = NULL;
 	if (!r) {
 		if (!is_write)
 			memset(data, 0xff, size);

@@ -44,7 +44,8 @@ int bus_register(struct bus *b, uint64_t base, uint64_t len, bus_handler_fn fn,
 
 /*
  * Dispatch one access of size bytes at addr. Returns true if a device claimed
- * it. Unclaimed reads return all-ones in data; unclaimed writes are dropped.
+ * it: the whole access lies inside one registered range. Unclaimed reads
+ * return all-ones in data; unclaimed writes are dropped.
  */
 bool bus_dispatch(const struct bus *b, uint64_t addr, uint8_t *data, unsigned size,
 		  bool is_write);

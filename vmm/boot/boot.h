@@ -67,6 +67,7 @@ int boot_place_initrd(const struct guest_mem *mem, uint64_t size, uint64_t min_a
 struct elf_info {
 	uint64_t pvh_entry; /* 0 if no XEN_ELFNOTE_PHYS32_ENTRY note */
 	uint64_t load_end;  /* highest physical address loaded + 1 */
+	int entry_loaded;   /* the PVH entry lies inside a loaded segment */
 };
 
 int elf_is_elf(const struct boot_image *img);

@@ -144,6 +144,11 @@ int elf_inspect(const struct boot_image *img, struct elf_info *info, char *err, 
 				 img->name, i);
 			return -1;
 		}
+		if (p.type == PT_LOAD && p.memsz > UINT64_MAX - p.paddr) {
+			snprintf(err, errlen, "%s: corrupt ELF: segment %u wraps around the address "
+				 "space", img->name, i);
+			return -1;
+		}
 		if (p.type == PT_LOAD && p.filesz > p.memsz) {
 			snprintf(err, errlen, "%s: corrupt ELF: segment %u has more bytes in the file "
 				 "than in memory", img->name, i);
@@ -156,6 +161,14 @@ int elf_inspect(const struct boot_image *img, struct elf_info *info, char *err, 
 			snprintf(err, errlen, "%s: corrupt ELF: malformed note segment", img->name);
 			return -1;
 		}
+	}
+	for (unsigned i = 0; i < phnum && info->pvh_entry; i++) {
+		struct phdr p;
+
+		get_phdr(img, is64, phoff, i, &p);
+		if (p.type == PT_LOAD && info->pvh_entry >= p.paddr &&
+		    info->pvh_entry - p.paddr < p.memsz)
+			info->entry_loaded = 1;
 	}
 	return 0;
 }
@@ -185,10 +198,13 @@ int elf_load(const struct guest_mem *mem, const struct boot_image *img, struct e
 		}
 		dst = gmem_ptr(mem, p.paddr, p.memsz);
 		if (!dst) {
-			snprintf(err, errlen, "%s: segment at 0x%llx-0x%llx does not fit in guest RAM "
-				 "(%llu MiB): give more with --mem", img->name,
-				 (unsigned long long)p.paddr, (unsigned long long)(p.paddr + p.memsz),
-				 (unsigned long long)(mem->ram_size >> 20));
+			snprintf(err, errlen, "%s: segment at 0x%llx-0x%llx is outside guest RAM "
+				 "(%llu MiB)%s", img->name, (unsigned long long)p.paddr,
+				 (unsigned long long)(p.paddr + p.memsz),
+				 (unsigned long long)(mem->ram_size >> 20),
+				 p.paddr + p.memsz <= GMEM_MMIO_HOLE_START
+					 ? ": give more with --mem"
+					 : ": it lies in the device hole or beyond RAM");
 			return -1;
 		}
 		memcpy(dst, img->data + p.offset, p.filesz);

@@ -24,6 +24,11 @@ int boot_check(const struct boot_image *kernel, char *err, size_t errlen)
 				 kernel->name);
 			return -1;
 		}
+		if (info.pvh_entry >= GMEM_4G || !info.entry_loaded) {
+			snprintf(err, errlen, "%s: the PVH entry point 0x%llx is not inside the "
+				 "loaded kernel", kernel->name, (unsigned long long)info.pvh_entry);
+			return -1;
+		}
 		return 0;
 	}
 	if (is_bzimage(kernel)) {

@@ -105,12 +105,9 @@ int pvh_load(const struct guest_mem *mem, const struct boot_image *kernel,
 		snprintf(err, errlen, "guest RAM does not cover the boot-information area");
 		return -1;
 	}
+	/* boot_check() has vetted the entry point already. */
 	if (elf_load(mem, kernel, &info, err, errlen) < 0)
 		return -1;
-	if (!info.pvh_entry || info.pvh_entry >= GMEM_4G) {
-		snprintf(err, errlen, "%s: ELF without a usable PVH entry note", kernel->name);
-		return -1;
-	}
 	gmem_write(mem, PVH_CMDLINE, cmdline, cmdlen);
 	si.cmdline_paddr = PVH_CMDLINE;
 	if (write_memmap(mem, &si) < 0) {

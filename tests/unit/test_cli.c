@@ -1,0 +1,282 @@
+/* SPDX-License-Identifier: MIT */
+#include <criterion/criterion.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "vmm/cli.h"
+
+static struct cli cli;
+static char err[256];
+
+/* cli_parse on a NULL-terminated list of words; argv[0] is "kvmlab".
+ * getopt_long permutes argv, so every call gets a fresh copy. */
+#define PARSE(...) parse((const char *[]){ "kvmlab", __VA_ARGS__, NULL })
+#define PARSE0() parse((const char *[]){ "kvmlab", NULL })
+
+static char *argv_buf[32];
+
+static int parse(const char **words)
+{
+	int argc = 0;
+
+	while (words[argc]) {
+		cr_assert_lt(argc, 31);
+		argv_buf[argc] = (char *)words[argc];
+		argc++;
+	}
+	argv_buf[argc] = NULL;
+	memset(&cli, 0xA5, sizeof(cli)); /* cli_parse must set every field */
+	memset(err, 0, sizeof(err));
+	return cli_parse(argc, argv_buf, &cli, err, sizeof(err));
+}
+
+static void assert_error(int rc, const char *needle)
+{
+	cr_assert_eq(rc, -1);
+	cr_assert_neq(err[0], '\0', "empty error message");
+	cr_assert_not_null(strstr(err, needle), "'%s' does not mention '%s'", err, needle);
+}
+
+/* --- commands ------------------------------------------------------------- */
+
+Test(cli, defaults)
+{
+	cr_assert_eq(PARSE("run"), 0, "%s", err);
+	cr_assert_eq(cli.cmd, CLI_RUN);
+	cr_assert_null(cli.cfg.kernel);
+	cr_assert_null(cli.cfg.initrd);
+	cr_assert_str_eq(cli.cfg.cmdline, "");
+	cr_assert_eq(cli.cfg.mem_size, 256ULL << 20);
+	cr_assert_eq(cli.cfg.mem_size, CONFIG_DEFAULT_MEM);
+	cr_assert_eq(cli.cfg.nr_cpus, 1);
+	cr_assert_not(cli.cfg.debug);
+}
+
+Test(cli, kernel_positional)
+{
+	cr_assert_eq(PARSE("run", "vmlinux"), 0, "%s", err);
+	cr_assert_eq(cli.cmd, CLI_RUN);
+	cr_assert_str_eq(cli.cfg.kernel, "vmlinux");
+}
+
+Test(cli, kernel_option)
+{
+	cr_assert_eq(PARSE("run", "--kernel", "vmlinux"), 0, "%s", err);
+	cr_assert_str_eq(cli.cfg.kernel, "vmlinux");
+	cr_assert_eq(PARSE("run", "-k", "bzz"), 0, "%s", err);
+	cr_assert_str_eq(cli.cfg.kernel, "bzz");
+	cr_assert_eq(PARSE("run", "--kernel=eq"), 0, "%s", err);
+	cr_assert_str_eq(cli.cfg.kernel, "eq");
+}
+
+Test(cli, all_options)
+{
+	cr_assert_eq(PARSE("run", "--mem", "1G", "--cmdline", "console=ttyS0 quiet", "--initrd",
+			   "rd.cpio", "--debug", "k.elf"),
+		     0, "%s", err);
+	cr_assert_eq(cli.cmd, CLI_RUN);
+	cr_assert_eq(cli.cfg.mem_size, 1ULL << 30);
+	cr_assert_str_eq(cli.cfg.cmdline, "console=ttyS0 quiet");
+	cr_assert_str_eq(cli.cfg.initrd, "rd.cpio");
+	cr_assert(cli.cfg.debug);
+	cr_assert_str_eq(cli.cfg.kernel, "k.elf");
+
+	/* Short forms, and a positional before the options. */
+	cr_assert_eq(PARSE("run", "k2.elf", "-m", "64M", "-c", "x=1", "-i", "rd2", "-d"), 0,
+		     "%s", err);
+	cr_assert_eq(cli.cfg.mem_size, 64ULL << 20);
+	cr_assert_str_eq(cli.cfg.cmdline, "x=1");
+	cr_assert_str_eq(cli.cfg.initrd, "rd2");
+	cr_assert(cli.cfg.debug);
+	cr_assert_str_eq(cli.cfg.kernel, "k2.elf");
+}
+
+Test(cli, kernel_given_twice)
+{
+	assert_error(PARSE("run", "--kernel", "a.elf", "b.elf"), "twice");
+	cr_assert_not_null(strstr(err, "a.elf"));
+	cr_assert_not_null(strstr(err, "b.elf"));
+	assert_error(PARSE("run", "b.elf", "-k", "a.elf"), "twice");
+}
+
+Test(cli, extra_positional)
+{
+	assert_error(PARSE("run", "a.elf", "b.elf"), "b.elf");
+	cr_assert_not_null(strstr(err, "unexpected"), "%s", err);
+}
+
+Test(cli, mem_sizes)
+{
+	static const struct {
+		const char *arg;
+		uint64_t bytes;
+	} ok[] = {
+		{ "64M", 64ULL << 20 },	    { "1G", 1ULL << 30 },	{ "4096K", 4ULL << 20 },
+		{ "4194304", 4ULL << 20 }, { "64MiB", 64ULL << 20 }, { "64MB", 64ULL << 20 },
+		{ "2m", 2ULL << 20 },	    { "8g", 8ULL << 30 },
+	};
+
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		cr_assert_eq(PARSE("run", "--mem", ok[i].arg), 0, "%s: %s", ok[i].arg, err);
+		cr_assert_eq(cli.cfg.mem_size, ok[i].bytes, "%s", ok[i].arg);
+	}
+	cr_assert_eq(PARSE("run", "--mem=128M"), 0, "%s", err);
+	cr_assert_eq(cli.cfg.mem_size, 128ULL << 20);
+}
+
+Test(cli, bad_mem_sizes)
+{
+	static const char *const bad[] = {
+		"", "M", "12X", "-1", "99999999999999999999G", "17179869184G", "1.5G",
+		"64 M", "64MiBs", "64iB", " 64M", "0x40M", "64KM",
+	};
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		int rc = PARSE("run", "--mem", bad[i]);
+
+		cr_assert_eq(rc, -1, "'%s' accepted", bad[i]);
+		cr_assert_not_null(strstr(err, "--mem"), "'%s': %s", bad[i], err);
+		cr_assert_not_null(strstr(err, "not a size"), "'%s': %s", bad[i], err);
+	}
+}
+
+Test(cli, mem_too_little)
+{
+	assert_error(PARSE("run", "--mem", "1M"), "too little");
+	cr_assert_not_null(strstr(err, "--mem"), "%s", err);
+	assert_error(PARSE("run", "--mem", "1048576"), "too little");
+	assert_error(PARSE("run", "--mem", "0"), "too little");
+	assert_error(PARSE("run", "--mem", "2047K"), "too little");
+	cr_assert_eq(PARSE("run", "--mem", "2048K"), 0, "%s", err);
+	cr_assert_eq(cli.cfg.mem_size, CONFIG_MIN_MEM);
+}
+
+Test(cli, unknown_option)
+{
+	assert_error(PARSE("run", "--bogus"), "--bogus");
+	cr_assert_not_null(strstr(err, "unknown option"), "%s", err);
+	assert_error(PARSE("run", "-x"), "-x");
+	cr_assert_not_null(strstr(err, "unknown option"), "%s", err);
+	/* An unknown letter at the head of a cluster names itself, not a neighbour. */
+	assert_error(PARSE("run", "-xd"), "-x");
+	assert_error(PARSE("run", "-dx"), "-x");
+	/* A long option that takes no value, given one, is named as written. */
+	assert_error(PARSE("run", "--debug=1"), "--debug=1");
+}
+
+Test(cli, missing_argument)
+{
+	assert_error(PARSE("run", "--mem"), "--mem");
+	cr_assert_not_null(strstr(err, "needs a value"), "%s", err);
+	assert_error(PARSE("run", "-m"), "-m");
+	assert_error(PARSE("run", "vmlinux", "--kernel"), "--kernel");
+	assert_error(PARSE("run", "--cmdline"), "--cmdline");
+}
+
+Test(cli, doctor)
+{
+	cr_assert_eq(PARSE("doctor"), 0, "%s", err);
+	cr_assert_eq(cli.cmd, CLI_DOCTOR);
+	assert_error(PARSE("doctor", "now"), "doctor");
+}
+
+Test(cli, help)
+{
+	cr_assert_eq(PARSE("--help"), 0);
+	cr_assert_eq(cli.cmd, CLI_HELP);
+	cr_assert_eq(PARSE("-h"), 0);
+	cr_assert_eq(cli.cmd, CLI_HELP);
+	cr_assert_eq(PARSE("help"), 0);
+	cr_assert_eq(cli.cmd, CLI_HELP);
+	cr_assert_eq(PARSE("run", "--help"), 0);
+	cr_assert_eq(cli.cmd, CLI_HELP);
+	cr_assert_eq(PARSE("run", "-k", "x", "-h"), 0);
+	cr_assert_eq(cli.cmd, CLI_HELP);
+}
+
+Test(cli, version)
+{
+	cr_assert_eq(PARSE("--version"), 0);
+	cr_assert_eq(cli.cmd, CLI_VERSION);
+	cr_assert_eq(PARSE("-V"), 0);
+	cr_assert_eq(cli.cmd, CLI_VERSION);
+	cr_assert_eq(PARSE("run", "--version"), 0);
+	cr_assert_eq(cli.cmd, CLI_VERSION);
+}
+
+Test(cli, no_command)
+{
+	assert_error(PARSE0(), "no command");
+}
+
+Test(cli, unknown_command)
+{
+	assert_error(PARSE("boot"), "unknown command 'boot'");
+	/* Options before the command get a hint rather than "unknown command". */
+	assert_error(PARSE("--mem", "64M"), "options go after the command");
+}
+
+Test(cli, repeated_calls_start_afresh)
+{
+	/* getopt keeps state between calls; a parse that stopped in the middle
+	 * of an option cluster ("-h" of "-hd") must not leak into the next one. */
+	cr_assert_eq(PARSE("run", "-hd"), 0);
+	cr_assert_eq(cli.cmd, CLI_HELP);
+	cr_assert_eq(PARSE("run", "vmlinux"), 0, "%s", err);
+	cr_assert_eq(cli.cmd, CLI_RUN);
+	cr_assert_not(cli.cfg.debug, "-d of the previous call leaked");
+	cr_assert_str_eq(cli.cfg.kernel, "vmlinux");
+
+	cr_assert_eq(PARSE("run", "-xd"), -1);
+	cr_assert_eq(PARSE("run", "-k", "a"), 0, "%s", err);
+	cr_assert_not(cli.cfg.debug, "-d of the previous call leaked");
+	cr_assert_str_eq(cli.cfg.kernel, "a");
+}
+
+/* --- cli_parse_size --------------------------------------------------------- */
+
+Test(cli_parse_size, good)
+{
+	static const struct {
+		const char *s;
+		uint64_t v;
+	} t[] = {
+		{ "0", 0 },
+		{ "1048576", 1ULL << 20 },
+		{ "4096K", 4ULL << 20 },
+		{ "4096k", 4ULL << 20 },
+		{ "64M", 64ULL << 20 },
+		{ "64MiB", 64ULL << 20 },
+		{ "64MB", 64ULL << 20 },
+		{ "1G", 1ULL << 30 },
+		{ "1GiB", 1ULL << 30 },
+		{ "007M", 7ULL << 20 },
+		{ "18446744073709551615", UINT64_MAX },
+		{ "17179869183G", 17179869183ULL << 30 },
+	};
+
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		uint64_t v = 0xDEAD;
+
+		cr_assert_eq(cli_parse_size(t[i].s, &v), 0, "'%s' refused", t[i].s);
+		cr_assert_eq(v, t[i].v, "'%s' -> %llu", t[i].s, (unsigned long long)v);
+	}
+}
+
+Test(cli_parse_size, bad)
+{
+	static const char *const t[] = {
+		"",	  "M",	   "12X",     "-1",    "+1",  "99999999999999999999G",
+		"18446744073709551616", "17179869184G", "1.5G", "64 M", "64MiBs", "64iB",
+		"64KM",	  " 64M",  "0x40",    "64B",   "64Mi",
+	};
+
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		uint64_t v = 0xDEAD;
+
+		cr_assert_eq(cli_parse_size(t[i], &v), -1, "'%s' accepted as %llu", t[i],
+			     (unsigned long long)v);
+		cr_assert_eq(v, 0xDEAD, "'%s' changed *out on failure", t[i]);
+	}
+	cr_assert_eq(cli_parse_size(NULL, &(uint64_t){ 0 }), -1);
+}
