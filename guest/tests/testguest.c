@@ -8,6 +8,9 @@
  *   rep         print a line through string I/O (rep outsb)
  *   echo        print "ready>", read a line from the UART, print it back
  *               with its length
+ *   irq         the same, but sleeping in hlt and taking the UART's RX
+ *               interrupt (IRQ 4 through the in-kernel PIC) for each byte
+ *   cpuid       print what CPUID says about the hypervisor
  *   bench=N     N port writes in a row (each one a VM exit)
  *   reset       keyboard-controller reset (kvmlab exits 0)
  *   triple      triple fault (kvmlab reports it and exits 1)
@@ -85,6 +88,100 @@ static void bench(uint32_t n)
 	print("bench: %u exits done\n", n);
 }
 
+/* --- interrupts: IDT, PIC, the UART's RX interrupt ------------------------- */
+
+struct idt_gate {
+	uint16_t off_lo, sel;
+	uint8_t zero, type;
+	uint16_t off_hi;
+} __attribute__((packed));
+
+static struct idt_gate idt[0x30];
+static volatile char irq_buf[128];
+static volatile uint32_t irq_len, irq_count, irq_done;
+
+void irq4_entry(void);
+void irq4_handler(void);
+
+/* Vector 0x24's entry: save registers, call the C handler, return. */
+__asm__(".text\n"
+	".globl irq4_entry\n"
+	"irq4_entry:\n"
+	"	pusha\n"
+	"	cld\n"
+	"	call irq4_handler\n"
+	"	popa\n"
+	"	iret\n");
+
+/* Called from irq4_entry for vector 0x24: take every byte the FIFO holds. */
+void irq4_handler(void)
+{
+	irq_count++;
+	while (inb(COM1 + 5) & 0x01) {
+		char c = (char)inb(COM1);
+
+		if (c == '\r' || c == '\n')
+			irq_done = 1;
+		else if (irq_len < sizeof(irq_buf) - 1)
+			irq_buf[irq_len++] = c;
+	}
+	outb(0x20, 0x20); /* end of interrupt to the master PIC */
+}
+
+static void pic_init(void)
+{
+	outb(0x20, 0x11); /* ICW1: edge, cascade, ICW4 follows */
+	outb(0xA0, 0x11);
+	outb(0x21, 0x20); /* ICW2: IRQ 0-7 -> vectors 0x20-0x27 */
+	outb(0xA1, 0x28);
+	outb(0x21, 0x04); /* ICW3: slave on IRQ 2 */
+	outb(0xA1, 0x02);
+	outb(0x21, 0x01); /* ICW4: 8086 mode */
+	outb(0xA1, 0x01);
+	outb(0x21, 0xEF); /* only IRQ 4 unmasked */
+	outb(0xA1, 0xFF);
+}
+
+static void irq_echo(void)
+{
+	static const struct {
+		uint16_t limit;
+		uint32_t base;
+	} __attribute__((packed)) idtr = { sizeof(idt) - 1, (uint32_t)(uintptr_t)idt };
+	uint32_t h = (uint32_t)(uintptr_t)irq4_entry, cs;
+
+	__asm__ volatile("mov %%cs, %0" : "=r"(cs));
+	idt[0x24] = (struct idt_gate){ (uint16_t)h, (uint16_t)cs, 0, 0x8E, (uint16_t)(h >> 16) };
+	__asm__ volatile("lidt %0" : : "m"(idtr));
+	pic_init();
+	outb(COM1 + 4, 0x0B); /* DTR, RTS, OUT2 */
+	outb(COM1 + 1, 0x01); /* interrupt on received data */
+	print("irq: ready>\n");
+	/* Sleep until the line is complete; only the interrupt wakes us. */
+	while (!irq_done)
+		__asm__ volatile("sti; hlt; cli");
+	outb(COM1 + 1, 0x00);
+	irq_buf[irq_len] = '\0';
+	print("irq: got [%s] in %u interrupts\n", (const char *)irq_buf, irq_count);
+}
+
+static void show_cpuid(void)
+{
+	uint32_t a, b, c, d;
+	char sig[13];
+
+	__asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(1), "c"(0));
+	print("cpuid: hypervisor bit %u, apic id %u\n", c >> 31, b >> 24);
+	__asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(0x40000000), "c"(0));
+	memcpy(sig, &b, 4);
+	memcpy(sig + 4, &c, 4);
+	memcpy(sig + 8, &d, 4);
+	sig[12] = '\0';
+	print("cpuid: leaf 0x40000000 signature [%s], max leaf 0x%x\n", sig, a);
+	__asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(0x40000001), "c"(0));
+	print("cpuid: kvm-clock %u\n", (a >> 3) & 1); /* KVM_FEATURE_CLOCKSOURCE2 */
+}
+
 static void triple_fault(void)
 {
 	static const struct {
@@ -124,6 +221,10 @@ int guest_main(const struct start_info *start)
 
 		print("got: [%s] (%u chars)\n", line, n);
 	}
+	if (cmdline_has("irq"))
+		irq_echo();
+	if (cmdline_has("cpuid"))
+		show_cpuid();
 	if (cmdline_get("bench"))
 		bench(parse_uint(cmdline_get("bench")));
 	if (cmdline_has("reset"))

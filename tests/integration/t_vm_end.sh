@@ -23,9 +23,15 @@ expect_err "stopped by signal"
 
 # A real terminal: script(1) gives kvmlab a pty; Ctrl-A x must end it.
 status=0
-(sleep 2; printf '\001x') | script -qfec "$KVMLAB run $TESTGUEST --cmdline spin" /dev/null \
-	>"$OUT" 2>"$ERR" || status=$?
+# Afterwards the terminal must be as it was: canonical mode and echo back on.
+(sleep 2; printf '\001x') |
+	script -qfec "$KVMLAB run $TESTGUEST --cmdline spin; echo kvmlab-status=\$?; stty -a" \
+		/dev/null >"$OUT" 2>"$ERR" || status=$?
 expect_status 0
 expect_out "testguest: hello"
-grep -q "quit from the console" "$OUT" "$ERR" || fail "no quit message"
+expect_out "quit from the console (Ctrl-A x)"
+expect_out "kvmlab-status=0"
+grep -qw -- "-icanon" "$OUT" && fail "terminal left in raw mode (-icanon)"
+grep -qw -- "-echo" "$OUT" && fail "terminal left without echo"
+grep -qw -- "icanon" "$OUT" || fail "no stty output"
 exit 0
