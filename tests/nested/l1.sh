@@ -1,0 +1,378 @@
+#!/bin/bash
+# tests/nested/l1.sh — run one command inside a nested Linux ("L1") that has a real /dev/kvm.
+#
+#   tests/nested/l1.sh [--interactive] [--timeout SECS] -- COMMAND [ARGS...]
+#
+# Why: our machines (and CI) have no /dev/kvm. QEMU's TCG emulator with `-cpu max` emulates AMD SVM, so a
+# Linux booted under it can load kvm-amd and offer a real /dev/kvm (shared design/testing.md). This script
+# boots the host's own newest kernel that way, shows it the host's `/` read-only over virtio-9p with a
+# tmpfs overlay on top (so COMMAND sees this very checkout, gcc, qemu, ... and may write anywhere, but
+# its writes vanish with the L1), chroots into it, cds to the directory we were started from and runs
+# COMMAND there with KVMLAB_NESTED=1.
+#
+# Contract:
+#   - COMMAND's stdout+stderr are relayed live to our stdout. The L1's first serial port carries nothing
+#     else: kernel messages go to a second one (a log file), /init's reports to a third. Kernel messages
+#     of error level logged while COMMAND ran (a KVM WARN, an oops) are echoed to stderr afterwards,
+#     prefixed "l1 kernel:".
+#   - We exit with COMMAND's exit status. If the L1 cannot boot, gets no /dev/kvm, dies, or the whole run
+#     exceeds --timeout (default 1800 s), we print the tail of the L1's kernel log and QEMU's messages, then
+#     one line "l1: ERROR: <which>", and exit 125.
+#   - Without --interactive, COMMAND's stdin is /dev/null (no tty needed, as in CI); its stdout is a pipe
+#     unless our stdout is a terminal. With --interactive, our terminal is wired to the L1's serial port,
+#     which is COMMAND's controlling tty: keys, Ctrl-C (as SIGINT to COMMAND's process group) and the
+#     window size reach COMMAND; QEMU gets `signal=off` so Ctrl-C does not kill it, and our terminal
+#     settings are restored at exit. There is no escape key: leave by ending COMMAND (or --timeout).
+#     Keys typed while the L1 boots are lost. --interactive is for a human at a terminal.
+#   - COMMAND runs as root in a clean environment: PATH=/usr/bin:/bin:/usr/sbin:/sbin HOME=/root
+#     TERM=(ours, or dumb) KVMLAB_NESTED=1, plus our CI, TMPDIR and KVMLAB_* variables. It has /proc, /sys,
+#     /dev (devtmpfs: /dev/kvm mode 0666, /dev/null, /dev/tty*), /dev/pts, /dev/shm, a fresh tmpfs on /run;
+#     /tmp is the host's, writable through the overlay. The overlay's upper layer is RAM: the L1 has 3 GB.
+#   - Env: KVMLAB_L1_KERNEL=/path/vmlinuz-VERSION picks another kernel (its modules must be in
+#     /lib/modules/VERSION); KVMLAB_L1_KEEP=1 keeps the run directory (kernel log, QEMU's stderr, status).
+#   - Cache: build/nested/ holds our initramfs (~6 MB, keyed on this file, the kernel version, busybox and
+#     modules.dep) and the kernel unpacked for PVH (~66 MB); both are rebuilt when their inputs change.
+#
+# Timing (2-core Firecracker VM, QEMU 7.2 TCG, Debian kernel 6.1.0-56, `time l1.sh -- true`): 2.8-3.2 s
+# at best, 4-6.5 s while other work keeps the 2 cores busy; COMMAND starts at ~2.3-2.6 s of L1 uptime
+# (kernel ~1.6 s to /init; /init ~0.7 s, kvm's modules loading alongside 9p's). Booting the bzImage
+# instead of the unpacked vmlinux took 9 s, 3 s of it XZ decompression. The first run also fills the
+# cache: +2 s. Each process started inside the L1 costs ~0.15 s (fork/exec under the emulator), bash ~0.3 s.
+#
+# Gotchas found on the way (Debian 12):
+#   - Debian 12's modules are plain .ko (CONFIG_MODULE_COMPRESS_NONE); other kernels' (Debian 13's) are
+#     .ko.xz, which busybox insmod cannot read, so .ko.xz/.ko.zst/.ko.gz are decompressed on the host.
+#   - Load order comes from modules.dep (not hard-coded): kvm-amd needs ccp (SEV) and kvm, kvm needs
+#     irqbypass; 9p needs netfs, fscache, 9pnet; 9pnet_virtio and virtio_pci need virtio, virtio_ring,
+#     virtio_pci_{modern,legacy}_dev. devtmpfs is built in but not auto-mounted: /init mounts it.
+#   - 9p: `-virtfs local,path=/,...,readonly=on,multidevs=remap` (remap: the host's / spans several file
+#     systems, whose inode numbers would clash); mount with trans=virtio,version=9p2000.L, msize=512000
+#     (the virtio transport's maximum), cache=loose (much faster repeated reads; safe, as nothing changes
+#     the host's tree while we run).
+#   - `quiet` still prints kernel errors on the console; hence a console port of its own.
+#   - bash's `exec 3<>/dev/kvm` as root creates a plain file /dev/kvm when there is none: test -c first.
+set -euo pipefail
+
+# Boot-to-command here, rounded up (see Timing above). scripts/run.sh quotes it to a human who waits.
+BOOT_SECONDS=5
+
+usage() {
+    echo "usage: $0 [--interactive] [--timeout SECS] -- COMMAND [ARGS...]" >&2
+    exit 2
+}
+
+interactive=0
+timeout_s=1800
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --boot-seconds) echo "$BOOT_SECONDS"; exit 0 ;; # for scripts/run.sh's "expect ~X s" line
+        --interactive) interactive=1; shift ;;
+        --timeout) [ $# -ge 2 ] || usage; timeout_s=$2; shift 2 ;;
+        --timeout=*) timeout_s=${1#--timeout=}; shift ;;
+        --) shift; break ;;
+        -*) usage ;;
+        *) break ;; # the "--" may be left out when COMMAND does not start with "-"
+    esac
+done
+[ $# -ge 1 ] || usage
+case "$timeout_s" in '' | *[!0-9]*) usage ;; esac
+
+die() { # one clear line, exit 125 (reserved by this runner for "the L1 itself failed")
+    echo "l1: ERROR: $*" >&2
+    exit 125
+}
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
+repo=$(cd "$here/../.." && pwd -P)
+cwd=$(pwd -P)
+
+for tool in qemu-system-x86_64 cpio timeout sha256sum; do
+    command -v "$tool" >/dev/null || die "'$tool' is missing: run scripts/deps.sh"
+done
+busybox=/bin/busybox # busybox-static's: it needs no libraries in the initramfs
+[ -x "$busybox" ] || busybox=$(command -v busybox || true)
+[ -n "$busybox" ] || die "busybox is missing: run scripts/deps.sh"
+if ldd "$busybox" >/dev/null 2>&1; then die "$busybox is dynamically linked: install busybox-static"; fi
+
+# --- the kernel: the host's newest (or KVMLAB_L1_KERNEL), with its modules --------------------------------
+kernel=${KVMLAB_L1_KERNEL:-}
+if [ -z "$kernel" ]; then
+    kernel=$(printf "%s\n" /boot/vmlinuz-* | sort -V | tail -n 1)
+    [ -e "$kernel" ] || die "no /boot/vmlinuz-* to boot the L1 with: run scripts/deps.sh (linux-image-amd64)"
+fi
+[ -r "$kernel" ] || die "cannot read $kernel"
+kver=${kernel##*/vmlinuz-}
+moddir=/lib/modules/$kver
+[ -r "$moddir/modules.dep" ] || die "no $moddir/modules.dep for kernel $kernel"
+
+# --- the initramfs, cached under build/nested/ keyed on everything that goes into it ----------------------
+# Modules our /init loads, in two groups (their dependencies are added from modules.dep):
+MODS_ROOT="virtio_pci 9pnet_virtio 9p overlay" # to mount the host's / and put an overlay on it
+MODS_KVM="kvm_amd"                             # /dev/kvm on QEMU's emulated SVM
+
+cachedir=$repo/build/nested
+if ! mkdir -p "$cachedir" 2>/dev/null; then # a read-only checkout: cache in the temporary directory
+    cachedir=${TMPDIR:-/tmp}/kvmlab-nested-cache
+    mkdir -p "$cachedir"
+fi
+key=$({
+    sha256sum "${BASH_SOURCE[0]}" # this file holds /init and the module list
+    echo "$kver"
+    stat -Lc '%n %s %Y' "$busybox" "$moddir/modules.dep"
+} | sha256sum | cut -c1-16)
+initrd=$cachedir/initramfs-$kver-$key.cpio
+
+# The L1's PID 1. Runs under busybox sh. Serial ports: ttyS0 = COMMAND's terminal (our stdout),
+# ttyS1 = kernel console (a log file), ttyS2 = status lines for the host script (a file).
+write_init() {
+    cat <<'INIT'
+#!/bin/sh
+export PATH=/bin
+st() { echo "$*" >/dev/ttyS2; }       # status line for the host script
+fail() { # stage reason...: tell the host, then power off
+    st "fail $*"; echo "l1 init: $*" >/dev/console
+    poweroff -f; reboot -f
+}
+mount -t devtmpfs dev /dev
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+st boot
+# kvm's modules load on the other vCPU while we mount the host's tree: less to wait for.
+(for m in $(cat /modules-kvm); do insmod "/mod/$m" || { echo "insmod $m failed" >/kvm-failed; exit 1; }; done) &
+kvm_loader=$!
+for m in $(cat /modules-root); do insmod "/mod/$m" || fail boot "insmod $m failed"; done
+
+# The host's / (read-only, 9p) under a tmpfs overlay: the command may write anywhere; nothing goes back.
+mkdir -p /host /ovl /newroot
+mount -t 9p -o trans=virtio,version=9p2000.L,ro,msize=512000,cache=loose hostroot /host ||
+    fail boot "cannot mount the host's / over 9p"
+mount -t tmpfs -o mode=0755 ovl /ovl && mkdir /ovl/upper /ovl/work
+mount -t overlay -o lowerdir=/host,upperdir=/ovl/upper,workdir=/ovl/work overlay /newroot ||
+    fail boot "cannot mount the overlay on the host's /"
+R=/newroot
+mount -t proc proc $R/proc
+mount -t sysfs sys $R/sys
+mount -t devtmpfs dev $R/dev # the same devtmpfs instance as our /dev
+mkdir -p $R/dev/pts $R/dev/shm
+mount -t devpts -o gid=5,mode=620,ptmxmode=666 devpts $R/dev/pts
+mount -t tmpfs -o mode=1777 shm $R/dev/shm
+mount -t tmpfs -o mode=0755 run $R/run
+hostname kvmlab-l1
+
+wait $kvm_loader || fail kvm "$(cat /kvm-failed)"
+[ -c /dev/kvm ] || fail kvm "kvm-amd loaded but /dev/kvm did not appear"
+chmod 0666 /dev/kvm # as udev sets it on Debian
+grep -qw svm /proc/cpuinfo || fail kvm "the emulated CPU has no svm flag"
+
+job=
+for arg in $(cat /proc/cmdline); do case "$arg" in kvmlab_job=*) job=${arg#kvmlab_job=} ;; esac; done
+# The job is a directory in the host's temporary directory (so in our view of the host's / too).
+[ -n "$job" ] && [ -r "/host$job/job.conf" ] || fail boot "no job (kvmlab_job=$job) in the host's tree"
+. "/host$job/job.conf" # L1_INTERACTIVE L1_PIPE
+cp "/host$job/job.sh" $R/run/kvmlab-job.sh
+
+st run "$(cut -d" " -f1 /proc/uptime)"
+echo "<3>kvmlab-l1: command starts" >/dev/kmsg # marks where the command's part of the kernel log begins
+tty=/dev/ttyS0
+if [ "$L1_INTERACTIVE" = 1 ]; then
+    # New session with ttyS0 as controlling tty: Ctrl-C and friends reach the command's process group.
+    setsid -c env -i chroot $R /bin/sh /run/kvmlab-job.sh <$tty >$tty 2>&1
+    rc=$?
+elif [ "$L1_PIPE" = 1 ]; then
+    stty -F $tty -onlcr
+    # stdout is a pipe here like on the host, so programs do not act as on a terminal.
+    { setsid env -i chroot $R /bin/sh /run/kvmlab-job.sh </dev/null 2>&1; echo $? >/rc; } | cat >$tty
+    rc=$(cat /rc)
+else
+    stty -F $tty -onlcr
+    setsid env -i chroot $R /bin/sh /run/kvmlab-job.sh </dev/null >$tty 2>&1
+    rc=$?
+fi
+st "exit $rc"
+poweroff -f; reboot -f
+INIT
+}
+
+# Resolve module names to paths under $moddir in load order (dependencies first, each once), from
+# modules.dep (whose lines read "kernel/x/y.ko: dep.ko dep.ko ...", dependencies given transitively).
+declare -A modpath=() moddeps=() seen=()
+order=()
+read_modules_dep() {
+    local line path name
+    while IFS= read -r line; do
+        path=${line%%:*}
+        name=${path##*/}; name=${name%%.ko*}; name=${name//-/_}
+        modpath[$name]=$path
+        moddeps[$path]=${line#*:}
+    done <"$moddir/modules.dep"
+}
+resolve() { # path... -> appends to order[]
+    local p d
+    for p in "$@"; do
+        [ -z "${seen[$p]:-}" ] || continue
+        seen[$p]=1
+        for d in ${moddeps[$p]}; do resolve "$d"; done
+        order+=("$p")
+    done
+}
+build_initrd() {
+    local stage group list name p out a
+    stage=$(mktemp -d "$cachedir/stage.XXXXXX")
+    mkdir -p "$stage"/{bin,dev,proc,sys,mod}
+    cp "$busybox" "$stage/bin/busybox"
+    for a in $("$busybox" --list); do [ "$a" = busybox ] || ln -s busybox "$stage/bin/$a"; done
+    write_init >"$stage/init"
+    chmod 755 "$stage/init"
+    read_modules_dep
+    for group in root kvm; do
+        [ $group = root ] && list=$MODS_ROOT || list=$MODS_KVM
+        order=()
+        for name in $list; do
+            p=${modpath[${name//-/_}]:-}
+            [ -n "$p" ] || die "module $name is not in $moddir/modules.dep"
+            resolve "$p"
+        done
+        : >"$stage/modules-$group"
+        for p in "${order[@]}"; do
+            out=${p##*/}; out=${out%%.ko*}.ko
+            case "$p" in # busybox insmod reads plain ELF only: decompress here
+                *.ko) cp "$moddir/$p" "$stage/mod/$out" ;;
+                *.ko.xz) xz -dc "$moddir/$p" >"$stage/mod/$out" ;;
+                *.ko.zst) zstd -qdc "$moddir/$p" >"$stage/mod/$out" ;;
+                *.ko.gz) gzip -dc "$moddir/$p" >"$stage/mod/$out" ;;
+                *) die "unexpected module file $moddir/$p" ;;
+            esac
+            echo "$out" >>"$stage/modules-$group"
+        done
+    done
+    # Uncompressed: unpacking is cheap, decompressing under TCG is not.
+    (cd "$stage" && find . | LC_ALL=C sort | cpio --quiet -o -H newc -R 0:0) >"$initrd.$$.tmp"
+    rm -rf "$stage"
+    rm -f "$cachedir"/initramfs-*.cpio # those of older keys
+    mv "$initrd.$$.tmp" "$initrd"
+}
+[ -s "$initrd" ] || build_initrd
+
+# --- the kernel as QEMU boots it fastest ------------------------------------------------------------------
+# QEMU starts an uncompressed vmlinux that has a PVH ELF note (CONFIG_PVH=y in Debian) at its 32-bit entry.
+# That skips the bzImage's own XZ decompression, which takes ~3 s under TCG: half of the whole boot. So
+# we unpack vmlinux once (66 MB, ~1 s) into the cache; if that fails, we boot the bzImage as it is.
+pvh_kernel() {
+    local out pair tool pat off
+    out=$cachedir/vmlinux-$kver-$(stat -Lc '%s-%Y' "$kernel")
+    if [ ! -s "$out" ]; then
+        for pair in 'xz:\xfd7zXZ\x00' 'zstd:\x28\xb5\x2f\xfd' 'gzip:\x1f\x8b\x08'; do
+            tool=${pair%%:*} pat=${pair#*:}
+            command -v "$tool" >/dev/null || continue
+            off=$(LC_ALL=C grep -obUaP "$pat" "$kernel" 2>/dev/null | head -n 1 | cut -d: -f1 || true)
+            [ -n "$off" ] || continue
+            # The compressed stream is followed by other data: the decompressor complains, output is whole.
+            tail -c +$((off + 1)) "$kernel" | "$tool" -dc >"$out.$$.tmp" 2>/dev/null || true
+            if readelf -n "$out.$$.tmp" 2>/dev/null | grep -q 'Xen .*(0x00000012)'; then # XEN_ELFNOTE_PHYS32_ENTRY
+                mv "$out.$$.tmp" "$out"
+                find "$cachedir" -maxdepth 1 -name "vmlinux-*" ! -name "*.tmp" ! -path "$out" -delete # stale ones
+                break
+            fi
+        done
+        rm -f "$out.$$.tmp"
+    fi
+    if [ -s "$out" ]; then echo "$out"; else echo "$kernel"; fi
+}
+boot_kernel=$(pvh_kernel)
+
+# --- the job: what the L1 runs, passed through the shared tree -------------------------------------------
+run=$(mktemp -d "${TMPDIR:-/tmp}/kvmlab-l1.XXXXXX")
+case "$run" in *[[:space:]]*) die "temporary directory path has blanks: $run" ;; esac
+q() { local s=${1//\'/\'\\\'\'}; printf "'%s'" "$s"; } # POSIX-sh single quoting
+
+{
+    echo "# run by /bin/sh inside the L1's chroot"
+    echo "cd $(q "$cwd") || exit 125"
+    echo "export PATH=/usr/bin:/bin:/usr/sbin:/sbin HOME=/root TERM=$(q "${TERM:-dumb}") KVMLAB_NESTED=1"
+    [ -z "${CI:-}" ] || echo "export CI=$(q "$CI")"
+    [ -z "${TMPDIR:-}" ] || echo "export TMPDIR=$(q "$TMPDIR")" # visible in the L1 too, via the overlay
+    while IFS= read -r v; do
+        case "$v" in KVMLAB_NESTED | KVMLAB_FORCE_NESTED | KVMLAB_L1_*) continue ;; esac
+        echo "export $v=$(q "${!v}")"
+    done < <(compgen -e | grep '^KVMLAB_' || true)
+    if [ "$interactive" = 1 ] && [ -t 0 ]; then
+        # The window size lives with the open tty in the L1, so it is set here, by the command's own shell.
+        read -r rows cols < <(stty size 2>/dev/null || true) || true
+        [ -z "${cols:-}" ] || echo "stty rows $rows cols $cols 2>/dev/null"
+    fi
+    printf 'exec'
+    for a in "$@"; do printf ' %s' "$(q "$a")"; done
+    echo
+} >"$run/job.sh"
+pipe=0
+[ "$interactive" = 1 ] || [ -t 1 ] || pipe=1
+printf 'L1_INTERACTIVE=%s\nL1_PIPE=%s\n' "$interactive" "$pipe" >"$run/job.conf"
+: >"$run/status"
+
+# --- boot it ----------------------------------------------------------------------------------------------
+saved_tty=
+[ "$interactive" = 1 ] && [ -t 0 ] && saved_tty=$(stty -g)
+qpid=
+# shellcheck disable=SC2317 # (called by the trap)
+cleanup() {
+    [ -z "$qpid" ] || kill "$qpid" 2>/dev/null || true
+    [ -z "$saved_tty" ] || stty "$saved_tty" 2>/dev/null || true
+    if [ -n "${KVMLAB_L1_KEEP:-}" ]; then echo "l1: kept $run" >&2; else rm -rf "$run"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# Kernel options that shave boot time under TCG and cost nothing in a throwaway test machine: no
+# speculation mitigations to patch in, no crypto self-tests, trust the (emulated) TSC, no audit.
+fast="mitigations=off cryptomgr.notests tsc=reliable no_timer_check audit=0"
+# shellcheck disable=SC2054 # (the commas are QEMU's)
+qemu=(qemu-system-x86_64 -accel tcg -cpu max -m 3072 -smp 2
+    -nodefaults -no-user-config -display none -no-reboot
+    -chardev stdio,id=con,signal=off -serial chardev:con # ttyS0: the command's terminal
+    -serial "file:$run/kernel.log"                       # ttyS1: kernel console
+    -serial "file:$run/status"                           # ttyS2: status lines from /init
+    -virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap
+    -kernel "$boot_kernel" -initrd "$initrd"
+    -append "console=ttyS1 quiet panic=-1 $fast kvmlab_job=$run")
+
+if [ "$interactive" = 1 ]; then
+    # A background job's stdin would be /dev/null: hand QEMU our terminal explicitly. --foreground keeps
+    # QEMU in the terminal's foreground process group, so it may read it.
+    exec 3<&0
+    timeout --foreground -k 10 "$timeout_s" "${qemu[@]}" <&3 2>"$run/qemu.err" &
+else
+    timeout -k 10 "$timeout_s" "${qemu[@]}" </dev/null 2>"$run/qemu.err" &
+fi
+qpid=$!
+qrc=0
+wait "$qpid" || qrc=$?
+qpid=
+[ -z "$saved_tty" ] || stty "$saved_tty" 2>/dev/null || true
+
+# --- what happened ----------------------------------------------------------------------------------------
+status=$(tr -d '\r' <"$run/status")
+said() { grep -q "^$1" <<<"$status"; } # did /init report this stage?
+if said exit; then
+    rc=$(sed -n 's/^exit \([0-9]*\).*/\1/p' <<<"$status" | head -n 1)
+    # Kernel errors logged while the command ran (a KVM WARN or oops, say) are worth seeing; the power-off
+    # messages are not.
+    sed -n '/kvmlab-l1: command starts/,$p' "$run/kernel.log" | tr -d '\r' | sed '1d' |
+        grep -v -E '^\[ *[0-9.]+\] (reboot: |ACPI: PM: |kvm: exiting hardware)' | sed 's/^/l1 kernel: /' >&2 || true
+    exit "$rc"
+fi
+for f in "$run/kernel.log" "$run/qemu.err"; do # the evidence, before the verdict
+    [ -s "$f" ] || continue
+    echo "l1: last lines of ${f##*/}:" >&2
+    tail -n 25 "$f" | tr -d '\r' | sed 's/^/  /' >&2
+done
+reason=$(sed -n 's/^fail [a-z]* //p' <<<"$status" | head -n 1)
+if [ "$qrc" = 124 ] || [ "$qrc" = 137 ]; then
+    if said run; then die "timed out after ${timeout_s}s (the command was still running in the L1)"; fi
+    die "timed out after ${timeout_s}s while the L1 was booting"
+fi
+if said "fail kvm"; then die "the L1 booted but got no /dev/kvm: $reason"; fi
+if said "fail boot"; then die "the L1 failed to boot: $reason"; fi
+if said run; then die "the L1 died while the command ran (QEMU exit status $qrc)"; fi
+if said boot; then die "the L1 failed to boot: its /init stopped early (QEMU exit status $qrc)"; fi
+die "the L1 failed to boot: its kernel never reached /init (QEMU exit status $qrc)"
