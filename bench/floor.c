@@ -6,9 +6,12 @@
  * per-exit cost is compared with this one, measured in the same run.
  *
  * Usage: floor N   (N port writes, then a write to 0xF4 ends it)
+ * Prints "floor: N exits in C cycles, TSC K kHz": the guest reads its TSC
+ * around the loop, exactly as kvmlab's test guest does with bench=N.
  */
 #include <fcntl.h>
 #include <linux/kvm.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,19 +20,28 @@
 #include <unistd.h>
 
 #define CODE_ADDR 0x1000
+#define TSC_ADDR 0x2000 /* start TSC at 0x2000, end TSC at 0x2008 */
 #define MEM_SIZE (1 << 20)
 
 /* Real mode, 16-bit:
+ *      rdtsc ; mov %eax, 0x2000 ; mov %edx, 0x2004
  *   1: jecxz 2f ; out %al, $0x80 ; dec %ecx ; jmp 1b
- *   2: out %al, $0xf4
+ *   2: rdtsc ; mov %eax, 0x2008 ; mov %edx, 0x200c
+ *      out %al, $0xf4
  */
 static const unsigned char code[] = {
-	0x67, 0xe3, 0x06,	/* jecxz +6: to the 0xf4 write */
-	0xe6, 0x80,		/* out %al, $0x80 */
-	0x66, 0x49,		/* dec %ecx */
-	0xeb, 0xf7,		/* jmp back to jecxz */
-	0xe6, 0xf4,		/* out %al, $0xf4 */
-	0xf4,			/* hlt (not reached) */
+	0x0f, 0x31,			/* rdtsc */
+	0x66, 0xa3, 0x00, 0x20,		/* mov %eax, 0x2000 */
+	0x66, 0x89, 0x16, 0x04, 0x20,	/* mov %edx, 0x2004 */
+	0x67, 0xe3, 0x06,		/* jecxz +6: past the loop */
+	0xe6, 0x80,			/* out %al, $0x80 */
+	0x66, 0x49,			/* dec %ecx */
+	0xeb, 0xf7,			/* jmp back to jecxz */
+	0x0f, 0x31,			/* rdtsc */
+	0x66, 0xa3, 0x08, 0x20,		/* mov %eax, 0x2008 */
+	0x66, 0x89, 0x16, 0x0c, 0x20,	/* mov %edx, 0x200c */
+	0xe6, 0xf4,			/* out %al, $0xf4 */
+	0xf4,				/* hlt (not reached) */
 };
 
 static void die(const char *what)
@@ -47,6 +59,7 @@ int main(int argc, char **argv)
 	struct kvm_regs regs = { .rflags = 2, .rip = CODE_ADDR };
 	struct kvm_run *run;
 	unsigned long n, seen = 0;
+	uint64_t tsc[2];
 	int kvm, vm, vcpu, size;
 	void *mem;
 
@@ -95,5 +108,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "floor: %lu exits, expected %lu\n", seen, n);
 		return 1;
 	}
+	memcpy(tsc, (char *)mem + TSC_ADDR, sizeof(tsc));
+	printf("floor: %lu exits in %llu cycles, TSC %d kHz\n", n,
+	       (unsigned long long)(tsc[1] - tsc[0]), ioctl(vcpu, KVM_GET_TSC_KHZ, 0));
 	return 0;
 }
