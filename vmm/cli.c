@@ -19,12 +19,15 @@ void cli_usage(FILE *f)
 	      "  doctor    explain whether this host can run kvmlab, and how to fix it if not\n"
 	      "\n"
 	      "Options for run:\n"
-	      "  -k, --kernel FILE    kernel to boot: an ELF with a PVH entry note\n"
+	      "  -k, --kernel FILE    kernel to boot: a Linux bzImage or an ELF with a PVH\n"
+	      "                       entry note\n"
 	      "                       (default: the guest built into kvmlab)\n"
 	      "  -m, --mem SIZE       guest RAM, with suffix K, M or G (default 256M, at least 2M)\n"
 	      "  -c, --cmdline STR    kernel command line\n"
-	      "  -i, --initrd FILE    initial ramdisk, handed to the kernel as a PVH module\n"
-	      "  -d, --debug          report unclaimed port and MMIO accesses on stderr\n"
+	      "  -i, --initrd FILE    initial ramdisk\n"
+	      "  -p, --cpus N         number of vCPUs, 1 to 64 (default 1)\n"
+	      "  -d, --debug          report unclaimed port and MMIO accesses on stderr, and\n"
+	      "                       each vCPU's registers when kvmlab is stopped from outside\n"
 	      "  -h, --help           this text\n"
 	      "  -V, --version        print the version\n"
 	      "\n"
@@ -78,11 +81,25 @@ int cli_parse_size(const char *s, uint64_t *out)
 	return 0;
 }
 
+static int parse_cpus(const char *s, int *out)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || end == s || *end || v < 1 || v > CONFIG_MAX_CPUS)
+		return -1;
+	*out = (int)v;
+	return 0;
+}
+
 static const struct option run_opts[] = {
 	{ "kernel", required_argument, NULL, 'k' },
 	{ "mem", required_argument, NULL, 'm' },
 	{ "cmdline", required_argument, NULL, 'c' },
 	{ "initrd", required_argument, NULL, 'i' },
+	{ "cpus", required_argument, NULL, 'p' },
 	{ "debug", no_argument, NULL, 'd' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
@@ -96,7 +113,7 @@ static int parse_run(int argc, char **argv, struct cli *out, char *err, size_t e
 
 	optind = 0; /* glibc: 0 also forgets a half-parsed cluster ("-hd") of a previous call */
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, ":k:m:c:i:dhV", run_opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, ":k:m:c:i:p:dhV", run_opts, NULL)) != -1) {
 		switch (opt) {
 		case 'k': c->kernel = optarg; break;
 		case 'c': c->cmdline = optarg; break;
@@ -104,6 +121,11 @@ static int parse_run(int argc, char **argv, struct cli *out, char *err, size_t e
 		case 'd': c->debug = true; break;
 		case 'h': out->cmd = CLI_HELP; return 0;
 		case 'V': out->cmd = CLI_VERSION; return 0;
+		case 'p':
+			if (parse_cpus(optarg, &c->nr_cpus) < 0)
+				return fail(err, errlen, "--cpus: '%s' is not a number from 1 to %d",
+					    optarg, CONFIG_MAX_CPUS);
+			break;
 		case 'm':
 			if (cli_parse_size(optarg, &c->mem_size) < 0)
 				return fail(err, errlen, "--mem: '%s' is not a size (try 256M or 1G)", optarg);

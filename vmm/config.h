@@ -17,5 +17,6 @@ struct vm_config {
 
 #define CONFIG_DEFAULT_MEM (256ULL << 20)
 #define CONFIG_MIN_MEM (2ULL << 20)
+#define CONFIG_MAX_CPUS 64
 
 #endif

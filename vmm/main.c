@@ -73,12 +73,16 @@ static int signals_setup(void)
 	return signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 }
 
-static void report_end(const struct vm *vm)
+static void report_end(struct vm *vm)
 {
 	if (vm->stop_kind == VM_STOP_FAULT)
 		fprintf(stderr, "kvmlab: VM failed: %s\n", vm->stop_reason);
 	else if (vm->stop_kind == VM_STOP_USER || vm->cfg->debug)
 		fprintf(stderr, "kvmlab: %s (exit status %d)\n", vm->stop_reason, vm->status);
+	/* Stopped from outside while --debug: show where each vCPU was. */
+	if (vm->stop_kind == VM_STOP_USER && vm->cfg->debug)
+		for (int i = 0; i < vm->nr_vcpus; i++)
+			vcpu_describe(&vm->vcpu[i], stderr);
 }
 
 static int run_vm(struct kvm *kvm, const struct vm_config *cfg, const struct boot_image *kernel,

@@ -112,6 +112,49 @@ static int setup_pvh32(struct vcpu *v)
 	return ioctl(v->fd, KVM_SET_REGS, &regs);
 }
 
+/*
+ * Linux's 64-bit boot protocol: long mode on the loader's identity map and
+ * GDT, CS = __BOOT_CS (0x10), the data segments __BOOT_DS (0x18), interrupts
+ * off, %rsi = boot_params.
+ */
+static int setup_linux64(struct vcpu *v)
+{
+	struct kvm_sregs sregs;
+	struct kvm_regs regs = { 0 };
+
+	if (ioctl(v->fd, KVM_GET_SREGS, &sregs) < 0)
+		return -1;
+	flat_segment(&sregs.cs, 0x10, 0xB);
+	sregs.cs.db = 0;
+	sregs.cs.l = 1;
+	flat_segment(&sregs.ds, 0x18, 0x3);
+	sregs.es = sregs.fs = sregs.gs = sregs.ss = sregs.ds;
+	sregs.tr = (struct kvm_segment){ .limit = 0x67, .type = 0xB, .present = 1 };
+	sregs.gdt.base = BOOT_GDT_ADDR;
+	sregs.gdt.limit = 4 * 8 - 1;
+	sregs.cr3 = BOOT_PML4_ADDR;
+	sregs.cr4 = 0x20;	    /* PAE */
+	sregs.cr0 = 0x80000031;	    /* PG | NE | ET | PE */
+	sregs.efer = 0x500;	    /* LMA | LME */
+	if (ioctl(v->fd, KVM_SET_SREGS, &sregs) < 0)
+		return -1;
+	regs.rflags = 0x2;
+	regs.rip = v->vm->entry.rip;
+	regs.rsi = v->vm->entry.rsi;
+	return ioctl(v->fd, KVM_SET_REGS, &regs);
+}
+
+static int setup_boot_state(struct vcpu *v)
+{
+	switch (v->vm->entry.mode) {
+	case BOOT_PVH32:
+		return setup_pvh32(v);
+	case BOOT_LINUX64:
+		return setup_linux64(v);
+	}
+	return -1;
+}
+
 int vcpu_create(struct vm *vm, int id, char *err, size_t errlen)
 {
 	struct vcpu *v = &vm->vcpu[id];
@@ -133,7 +176,7 @@ int vcpu_create(struct vm *vm, int id, char *err, size_t errlen)
 		goto fail;
 	/* Application processors wait for INIT/SIPI from the boot CPU. */
 	what = "setting the boot registers";
-	if (id == 0 && setup_pvh32(v) < 0)
+	if (id == 0 && setup_boot_state(v) < 0)
 		goto fail;
 	return 0;
 fail:
@@ -178,7 +221,7 @@ static const char *cpu_mode(const struct kvm_sregs *s)
 }
 
 /* "at RIP ... (mode) RSP ... CR0 ..." for messages about a failed VM. */
-static void describe_state(struct vcpu *v, char *buf, size_t len)
+static void describe_state(struct vcpu *v, bool after_shutdown, char *buf, size_t len)
 {
 	struct kvm_regs r;
 	struct kvm_sregs s;
@@ -189,7 +232,7 @@ static void describe_state(struct vcpu *v, char *buf, size_t len)
 	}
 	/* AMD's SVM leaves the VMCB undefined after a shutdown, so KVM resets the
 	 * vCPU: what we would print is the reset vector, not the faulting state. */
-	if (r.rip == 0xFFF0 && s.cs.selector == 0xF000 && !(s.cr0 & 1)) {
+	if (after_shutdown && r.rip == 0xFFF0 && s.cs.selector == 0xF000 && !(s.cr0 & 1)) {
 		snprintf(buf, len, "(the faulting registers are lost: KVM reset the vCPU, "
 			 "as it does on AMD hosts)");
 		return;
@@ -202,11 +245,19 @@ static void describe_state(struct vcpu *v, char *buf, size_t len)
 		 s.cr0, s.cr2, s.cr3, s.cr4, s.efer);
 }
 
+void vcpu_describe(struct vcpu *v, FILE *f)
+{
+	char state[512];
+
+	describe_state(v, false, state, sizeof(state));
+	fprintf(f, "kvmlab: vCPU %d %s\n", v->id, state);
+}
+
 static void fault(struct vcpu *v, const char *what)
 {
 	char state[512];
 
-	describe_state(v, state, sizeof(state));
+	describe_state(v, v->run->exit_reason == KVM_EXIT_SHUTDOWN, state, sizeof(state));
 	vm_stop(v->vm, VM_STOP_FAULT, 1, "vCPU %d: %s %s", v->id, what, state);
 }
 

@@ -132,7 +132,8 @@ int vm_create(struct vm *vm, struct kvm *kvm, const struct vm_config *cfg,
 int vm_load(struct vm *vm, const struct boot_image *kernel, const struct boot_image *initrd,
 	    char *err, size_t errlen)
 {
-	if (boot_load(&vm->mem, kernel, initrd, vm->cfg->cmdline, &vm->entry, err, errlen) < 0)
+	if (boot_load(&vm->mem, kernel, initrd, vm->cfg->cmdline, vm->cfg->nr_cpus, &vm->entry,
+		      err, errlen) < 0)
 		return -1;
 	for (int i = 0; i < vm->cfg->nr_cpus; i++) {
 		if (vcpu_create(vm, i, err, errlen) < 0)

@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stdio.h>
 
 #include "devices/machine.h"
 #include "devices/serial.h"
@@ -77,5 +78,7 @@ int vcpu_start(struct vcpu *v);
 void vcpu_kick(struct vcpu *v);
 void vcpu_destroy(struct vcpu *v);
 void vcpu_kick_signal_init(void);
+/* Where the vCPU is: registers in words (after its thread has stopped). */
+void vcpu_describe(struct vcpu *v, FILE *f);
 
 #endif

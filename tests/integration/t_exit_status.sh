@@ -10,6 +10,11 @@ expect_out "testguest: hello, cmdline [exit=5]"
 kv run --kernel "$TESTGUEST" --cmdline "exit=0"
 expect_status 1
 
+# Secondary vCPUs wait for a SIPI that never comes, blocked inside KVM_RUN:
+# the VM must still end at once, with the boot CPU's status.
+kv run --cpus 4 "$TESTGUEST" --cmdline "exit=5"
+expect_status 11
+
 kv run "$TESTGUEST" --cmdline "exit=127"
 expect_status 255
 [ -s "$ERR" ] && fail "a guest-requested exit should print nothing on stderr"

@@ -280,3 +280,17 @@ Test(cli_parse_size, bad)
 	}
 	cr_assert_eq(cli_parse_size(NULL, &(uint64_t){ 0 }), -1);
 }
+
+Test(cli, cpus)
+{
+	cr_assert_eq(parse((const char *[]){ "kvmlab", "run", "--cpus", "4", NULL }), 0, "%s", err);
+	cr_assert_eq(cli.cfg.nr_cpus, 4);
+	cr_assert_eq(parse((const char *[]){ "kvmlab", "run", "-p", "64", NULL }), 0, "%s", err);
+	cr_assert_eq(cli.cfg.nr_cpus, 64);
+	const char *bad[] = { "0", "65", "-1", "2x", "", "99999999999" };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		cr_assert_eq(parse((const char *[]){ "kvmlab", "run", "--cpus", bad[i], NULL }), -1,
+			     "'%s' accepted", bad[i]);
+		cr_assert_not_null(strstr(err, "--cpus"), "%s", err);
+	}
+}

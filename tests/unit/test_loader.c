@@ -191,7 +191,7 @@ static int load_with(const struct guest_mem *m, const uint8_t *data, size_t size
 	if (size)
 		memcpy(copy, data, size);
 	memset(err, 0, sizeof(err));
-	rc = boot_load(m, &img, initrd, cmdline, &entry, err, sizeof(err));
+	rc = boot_load(m, &img, initrd, cmdline, 1, &entry, err, sizeof(err));
 	free(copy);
 	return rc;
 }
@@ -461,6 +461,8 @@ Test(boot_load, segment_just_below_boot_info)
 /* --- boot_check ------------------------------------------------------------- */
 
 TestSuite(boot_check, .init = setup, .fini = teardown);
+TestSuite(bzimage, .init = setup, .fini = teardown);
+TestSuite(mptable, .init = setup, .fini = teardown);
 
 Test(boot_check, good)
 {
@@ -540,16 +542,128 @@ Test(boot_refuse, not_an_elf)
 	assert_ram_untouched();
 }
 
-Test(boot_refuse, bzimage)
-{
-	uint8_t bz[0x1000] = { 0 };
+/* --- bzImage ------------------------------------------------------------------ */
 
+#define BZ_SETUP_SECTS 1 /* setup = 2 sectors: boot sector + 1 */
+#define BZ_KERNEL 0x3000 /* bytes of protected-mode kernel */
+
+static uint8_t bz[2 * 512 + BZ_KERNEL];
+
+static void put32le(uint8_t *p, uint32_t v)
+{
+	for (int i = 0; i < 4; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+/* A minimal bzImage: a 2.15 setup header, a 64-bit kernel of BZ_KERNEL bytes. */
+static void build_bz(void)
+{
+	memset(bz, 0, sizeof(bz));
+	bz[0x1F1] = BZ_SETUP_SECTS;
+	put32le(bz + 0x1F4, BZ_KERNEL / 16); /* syssize */
 	bz[0x1FE] = 0x55;
 	bz[0x1FF] = 0xAA;
+	bz[0x200] = 0xEB;
+	bz[0x201] = 0x6A; /* header ends at 0x26C */
 	memcpy(bz + 0x202, "HdrS", 4);
-	assert_fails(load_with(&mem, bz, sizeof(bz), NULL, ""), "bzImage");
-	cr_assert_not_null(strstr(err, "vmlinux"), "%s", err);
+	bz[0x206] = 0x0F; /* protocol 2.15 */
+	bz[0x207] = 0x02;
+	bz[0x211] = 0x01;		   /* LOADED_HIGH */
+	put32le(bz + 0x22C, 0x37FFFFFF); /* initrd_addr_max */
+	bz[0x236] = 0x01;		   /* XLF_KERNEL_64 */
+	put32le(bz + 0x238, 2047);	   /* cmdline_size */
+	put32le(bz + 0x260, 0x10000);	   /* init_size */
+	for (int i = 0; i < BZ_KERNEL; i++)
+		bz[1024 + i] = (uint8_t)(i * 7 + 1);
+}
+
+Test(bzimage, loads_with_zero_page_and_long_mode_tables)
+{
+	uint8_t rd[100];
+	struct boot_image initrd = { rd, sizeof(rd), "rd" };
+	const uint8_t *zp;
+	uint64_t pml4, pd0;
+
+	memset(rd, 0x5A, sizeof(rd));
+	build_bz();
+	cr_assert_eq(load_with(&mem, bz, sizeof(bz), &initrd, "console=ttyS0"), 0, "%s", err);
+	cr_assert_eq(entry.mode, BOOT_LINUX64);
+	cr_assert_eq(entry.rip, 0x100200);
+	cr_assert_eq(memcmp(ram + 0x100000, bz + 1024, BZ_KERNEL), 0, "kernel at 1 MiB");
+	zp = ram + entry.rsi;
+	cr_assert_eq(memcmp(zp + 0x202, "HdrS", 4), 0, "setup header copied");
+	cr_assert_eq(zp[0x210], 0xFF, "type_of_loader");
+	cr_assert_str_eq((const char *)ram + (zp[0x228] | zp[0x229] << 8 | zp[0x22A] << 16),
+			 "console=ttyS0");
+	cr_assert_geq(zp[0x1E8], 3, "e820 entries");
+	/* The initrd: page-aligned, at the top of RAM, contents copied. */
+	uint32_t rd_addr = zp[0x218] | zp[0x219] << 8 | zp[0x21A] << 16 | (uint32_t)zp[0x21B] << 24;
+	cr_assert_eq(rd_addr & 0xFFF, 0);
+	cr_assert_eq(rd_addr, (RAM_SIZE - sizeof(rd)) & ~0xFFFULL);
+	cr_assert_eq(ram[rd_addr], 0x5A);
+	/* Identity map: PML4[0] -> PDPT, PD[0] maps 0 with a 2 MiB page. */
+	memcpy(&pml4, ram + BOOT_PML4_ADDR, 8);
+	cr_assert_eq(pml4 & ~0xFFFULL, BOOT_PDPT_ADDR);
+	memcpy(&pd0, ram + BOOT_PD_ADDR + 8, 8);
+	cr_assert_eq(pd0, (2ULL << 20) | 0x83);
+	/* The MP table's floating pointer is in the BIOS area. */
+	cr_assert_eq(memcmp(ram + 0xF0000, "_MP_", 4), 0);
+}
+
+Test(bzimage, refusals)
+{
+	char cl[3000];
+
+	build_bz();
+	bz[0x206] = 0x05; /* 2.05 */
+	assert_fails(load_with(&mem, bz, sizeof(bz), NULL, ""), "2.06");
+	build_bz();
+	bz[0x236] = 0;
+	assert_fails(load_with(&mem, bz, sizeof(bz), NULL, ""), "64-bit");
+	build_bz();
+	assert_fails(load_with(&mem, bz, sizeof(bz) - 16, NULL, ""), "truncated");
+	build_bz();
+	bz[0x1FE] = 0;
+	assert_fails(load_with(&mem, bz, sizeof(bz), NULL, ""), "setup header");
+	build_bz();
+	memset(cl, 'x', sizeof(cl) - 1);
+	cl[sizeof(cl) - 1] = '\0';
+	assert_fails(load_with(&mem, bz, sizeof(bz), NULL, cl), "command line");
+	build_bz();
+	put32le(bz + 0x260, 64u << 20); /* needs 64 MiB to unpack: RAM is 16 */
+	assert_fails(load_with(&mem, bz, sizeof(bz), NULL, ""), "--mem");
 	assert_ram_untouched();
+}
+
+Test(mptable, checksums_and_cpus)
+{
+	uint32_t cfg_addr;
+	const uint8_t *cfg;
+	uint8_t sum = 0;
+	uint16_t len;
+
+	cr_assert_eq(mptable_write(&mem, 4), 0);
+	for (int i = 0; i < 16; i++)
+		sum += ram[0xF0000 + i];
+	cr_assert_eq(sum, 0, "floating pointer checksum");
+	memcpy(&cfg_addr, ram + 0xF0004, 4);
+	cfg = ram + cfg_addr;
+	cr_assert_eq(memcmp(cfg, "PCMP", 4), 0);
+	memcpy(&len, cfg + 4, 2);
+	sum = 0;
+	for (int i = 0; i < len; i++)
+		sum += cfg[i];
+	cr_assert_eq(sum, 0, "config table checksum");
+	/* Four processor entries with APIC ids 0-3, the first the BSP. */
+	for (int i = 0; i < 4; i++) {
+		const uint8_t *e = cfg + 44 + i * 20;
+
+		cr_assert_eq(e[0], 0);
+		cr_assert_eq(e[1], i);
+		cr_assert_eq(e[3], i == 0 ? 3 : 1);
+	}
+	cr_assert_eq(mptable_write(&mem, 0), -1);
+	cr_assert_eq(mptable_write(&mem, 65), -1);
 }
 
 Test(boot_refuse, bad_class)

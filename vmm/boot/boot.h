@@ -15,7 +15,8 @@ struct boot_image {
 };
 
 enum boot_mode {
-	BOOT_PVH32, /* 32-bit protected mode, paging off, %ebx = start info */
+	BOOT_PVH32,   /* 32-bit protected mode, paging off, %ebx = start info */
+	BOOT_LINUX64, /* long mode, identity map, %rsi = Linux's boot_params */
 };
 
 /* How the first vCPU must start. */
@@ -23,7 +24,15 @@ struct boot_entry {
 	enum boot_mode mode;
 	uint64_t rip;
 	uint64_t rbx;
+	uint64_t rsi;
 };
+
+/* Long-mode entry: where the loader puts the GDT and page tables the vCPU
+ * starts with (below the boot-information area). */
+#define BOOT_GDT_ADDR 0x500ULL
+#define BOOT_PML4_ADDR 0x1000ULL
+#define BOOT_PDPT_ADDR 0x2000ULL
+#define BOOT_PD_ADDR 0x3000ULL /* four pages: 4 GiB in 2 MiB pages */
 
 /* Is this a kernel we can boot? Returns 0, or -1 with the reason in err. */
 int boot_check(const struct boot_image *kernel, char *err, size_t errlen);
@@ -34,8 +43,8 @@ int boot_check(const struct boot_image *kernel, char *err, size_t errlen);
  * in err saying what is wrong.
  */
 int boot_load(const struct guest_mem *mem, const struct boot_image *kernel,
-	      const struct boot_image *initrd, const char *cmdline, struct boot_entry *out,
-	      char *err, size_t errlen);
+	      const struct boot_image *initrd, const char *cmdline, int nr_cpus,
+	      struct boot_entry *out, char *err, size_t errlen);
 
 /* --- shared by the loaders ------------------------------------------------ */
 
@@ -74,6 +83,15 @@ int elf_is_elf(const struct boot_image *img);
 int elf_inspect(const struct boot_image *img, struct elf_info *info, char *err, size_t errlen);
 int elf_load(const struct guest_mem *mem, const struct boot_image *img, struct elf_info *info,
 	     char *err, size_t errlen);
+
+int bzimage_is(const struct boot_image *img);
+int bzimage_check(const struct boot_image *img, char *err, size_t errlen);
+int bzimage_load(const struct guest_mem *mem, const struct boot_image *kernel,
+		 const struct boot_image *initrd, const char *cmdline, struct boot_entry *out,
+		 char *err, size_t errlen);
+
+/* The MP table (Intel MultiProcessor Specification 1.4) for nr_cpus CPUs. */
+int mptable_write(const struct guest_mem *mem, int nr_cpus);
 
 int pvh_load(const struct guest_mem *mem, const struct boot_image *kernel,
 	     const struct boot_image *initrd, const char *cmdline, struct boot_entry *out,

@@ -5,12 +5,6 @@
 
 #include "vmm/boot/boot.h"
 
-/* The Linux boot protocol's "HdrS" signature at offset 0x202 of a bzImage. */
-static int is_bzimage(const struct boot_image *img)
-{
-	return img->size > 0x206 && !memcmp(img->data + 0x202, "HdrS", 4);
-}
-
 int boot_check(const struct boot_image *kernel, char *err, size_t errlen)
 {
 	struct elf_info info;
@@ -31,21 +25,31 @@ int boot_check(const struct boot_image *kernel, char *err, size_t errlen)
 		}
 		return 0;
 	}
-	if (is_bzimage(kernel)) {
-		snprintf(err, errlen, "%s: a Linux bzImage; this kvmlab boots PVH ELF kernels "
-			 "(boot the kernel's vmlinux instead)", kernel->name);
-		return -1;
-	}
-	snprintf(err, errlen, "%s: not a kernel kvmlab knows (expected an ELF kernel with a "
-		 "PVH entry note)", kernel->name);
+	if (bzimage_is(kernel))
+		return bzimage_check(kernel, err, errlen);
+	snprintf(err, errlen, "%s: not a kernel kvmlab knows (expected a Linux bzImage or an "
+		 "ELF kernel with a PVH entry note)", kernel->name);
 	return -1;
 }
 
 int boot_load(const struct guest_mem *mem, const struct boot_image *kernel,
-	      const struct boot_image *initrd, const char *cmdline, struct boot_entry *out,
-	      char *err, size_t errlen)
+	      const struct boot_image *initrd, const char *cmdline, int nr_cpus,
+	      struct boot_entry *out, char *err, size_t errlen)
 {
+	int r;
+
 	if (boot_check(kernel, err, errlen) < 0)
 		return -1;
-	return pvh_load(mem, kernel, initrd, cmdline, out, err, errlen);
+	if (bzimage_is(kernel))
+		r = bzimage_load(mem, kernel, initrd, cmdline, out, err, errlen);
+	else
+		r = pvh_load(mem, kernel, initrd, cmdline, out, err, errlen);
+	if (r < 0)
+		return -1;
+	/* Every guest learns its CPUs the same way. */
+	if (mptable_write(mem, nr_cpus) < 0) {
+		snprintf(err, errlen, "cannot write the MP table for %d CPUs", nr_cpus);
+		return -1;
+	}
+	return 0;
 }

@@ -117,6 +117,6 @@ int pvh_load(const struct guest_mem *mem, const struct boot_image *kernel,
 	if (initrd && load_initrd(mem, initrd, info.load_end, &si, err, errlen) < 0)
 		return -1;
 	gmem_write(mem, PVH_START_INFO, &si, sizeof(si));
-	*out = (struct boot_entry){ BOOT_PVH32, info.pvh_entry, PVH_START_INFO };
+	*out = (struct boot_entry){ .mode = BOOT_PVH32, .rip = info.pvh_entry, .rbx = PVH_START_INFO };
 	return 0;
 }
