@@ -89,11 +89,17 @@ static void flat_segment(struct kvm_segment *s, uint16_t sel, uint8_t type)
 	};
 }
 
-/* The PVH ABI: flat 32-bit protected mode, paging off, %ebx = start info. */
-static int setup_pvh32(struct vcpu *v)
+/*
+ * Both entry ABIs start with flat segments: CS = 0x10 (32-bit, or 64-bit for
+ * long mode), data segments 0x18, a busy 32-bit TSS. PVH: protected mode,
+ * paging off, %ebx = start info. Linux's 64-bit boot protocol: long mode on
+ * the loader's identity map and GDT, %rsi = boot_params.
+ */
+static int setup_entry(struct vcpu *v, bool long_mode)
 {
+	const struct boot_entry *e = &v->vm->entry;
+	struct kvm_regs regs = { .rflags = 0x2, .rip = e->rip, .rbx = e->rbx, .rsi = e->rsi };
 	struct kvm_sregs sregs;
-	struct kvm_regs regs = { 0 };
 
 	if (ioctl(v->fd, KVM_GET_SREGS, &sregs) < 0)
 		return -1;
@@ -104,43 +110,18 @@ static int setup_pvh32(struct vcpu *v)
 	sregs.cr0 = 0x11; /* PE | ET */
 	sregs.cr4 = 0;
 	sregs.efer = 0;
+	if (long_mode) {
+		sregs.cs.db = 0;
+		sregs.cs.l = 1;
+		sregs.gdt.base = BOOT_GDT_ADDR;
+		sregs.gdt.limit = 4 * 8 - 1;
+		sregs.cr3 = BOOT_PML4_ADDR;
+		sregs.cr4 = 0x20;	  /* PAE */
+		sregs.cr0 = 0x80000031; /* PG | NE | ET | PE */
+		sregs.efer = 0x500;	  /* LMA | LME */
+	}
 	if (ioctl(v->fd, KVM_SET_SREGS, &sregs) < 0)
 		return -1;
-	regs.rflags = 0x2;
-	regs.rip = v->vm->entry.rip;
-	regs.rbx = v->vm->entry.rbx;
-	return ioctl(v->fd, KVM_SET_REGS, &regs);
-}
-
-/*
- * Linux's 64-bit boot protocol: long mode on the loader's identity map and
- * GDT, CS = __BOOT_CS (0x10), the data segments __BOOT_DS (0x18), interrupts
- * off, %rsi = boot_params.
- */
-static int setup_linux64(struct vcpu *v)
-{
-	struct kvm_sregs sregs;
-	struct kvm_regs regs = { 0 };
-
-	if (ioctl(v->fd, KVM_GET_SREGS, &sregs) < 0)
-		return -1;
-	flat_segment(&sregs.cs, 0x10, 0xB);
-	sregs.cs.db = 0;
-	sregs.cs.l = 1;
-	flat_segment(&sregs.ds, 0x18, 0x3);
-	sregs.es = sregs.fs = sregs.gs = sregs.ss = sregs.ds;
-	sregs.tr = (struct kvm_segment){ .limit = 0x67, .type = 0xB, .present = 1 };
-	sregs.gdt.base = BOOT_GDT_ADDR;
-	sregs.gdt.limit = 4 * 8 - 1;
-	sregs.cr3 = BOOT_PML4_ADDR;
-	sregs.cr4 = 0x20;	    /* PAE */
-	sregs.cr0 = 0x80000031;	    /* PG | NE | ET | PE */
-	sregs.efer = 0x500;	    /* LMA | LME */
-	if (ioctl(v->fd, KVM_SET_SREGS, &sregs) < 0)
-		return -1;
-	regs.rflags = 0x2;
-	regs.rip = v->vm->entry.rip;
-	regs.rsi = v->vm->entry.rsi;
 	return ioctl(v->fd, KVM_SET_REGS, &regs);
 }
 
@@ -148,9 +129,9 @@ static int setup_boot_state(struct vcpu *v)
 {
 	switch (v->vm->entry.mode) {
 	case BOOT_PVH32:
-		return setup_pvh32(v);
+		return setup_entry(v, false);
 	case BOOT_LINUX64:
-		return setup_linux64(v);
+		return setup_entry(v, true);
 	}
 	return -1;
 }
