@@ -7,6 +7,11 @@ CFLAGS  := -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror -I. -I$(BUILD) \
            -pthread -MMD -MP -DKVMLAB_VERSION='"$(VERSION)"'
 LDFLAGS := -pthread
 
+# libxml2 reads and writes the domain XML (vmm/xml.c); scripts/deps.sh installs it.
+XML_CFLAGS := $(shell pkg-config --cflags libxml-2.0 2>/dev/null)
+XML_LIBS   := $(shell pkg-config --libs libxml-2.0 2>/dev/null || echo -lxml2)
+CFLAGS     += $(XML_CFLAGS)
+
 # Guest code: freestanding 32-bit C entered through PVH (paging off, flat segments).
 GUEST_CFLAGS := -m32 -march=i686 -ffreestanding -fno-pic -fno-pie -fno-stack-protector \
                 -fno-asynchronous-unwind-tables -nostdlib -O2 -Wall -Wextra -Werror -I.
@@ -29,7 +34,7 @@ all: $(KVMLAB) $(GUEST_BINS) $(BUILD)/bench/floor
 
 # --- host program ---------------------------------------------------------
 $(KVMLAB): $(BUILD)/vmm/main.o $(BUILD)/vmm/default_guest.o $(CORE_OBJS)
-	$(CC) $(LDFLAGS) -o $@ $^
+	$(CC) $(LDFLAGS) -o $@ $^ $(XML_LIBS)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -58,9 +63,10 @@ $(BUILD)/bench/floor: bench/floor.c
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $<
 
 # --- tests -------------------------------------------------------------------
-$(BUILD)/tests/unit/%.o: CFLAGS += -Wno-missing-field-initializers
+# SRCDIR: where the unit tests find their fixture files (tests/xml/).
+$(BUILD)/tests/unit/%.o: CFLAGS += -Wno-missing-field-initializers -DKVMLAB_SRCDIR='"$(CURDIR)"'
 $(BUILD)/unit_tests: $(UNIT_OBJS) $(CORE_OBJS)
-	$(CC) $(LDFLAGS) -o $@ $^ -lcriterion
+	$(CC) $(LDFLAGS) -o $@ $^ -lcriterion $(XML_LIBS)
 
 deps:
 	@scripts/deps.sh

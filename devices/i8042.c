@@ -16,5 +16,6 @@ void i8042_io(void *ctl, struct bus_access *a)
 		return;
 	}
 	if ((bus_get(a) & 0xFF) == I8042_CMD_RESET)
-		machine_stop(ctl, 0, "guest reset the machine via the keyboard controller");
+		machine_stop(ctl, MACHINE_RESET, 0,
+			     "guest reset the machine via the keyboard controller");
 }

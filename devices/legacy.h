@@ -9,7 +9,7 @@
 #include "devices/machine.h"
 #include "vmm/bus.h"
 
-/* isa-debug-exit: a write of v ends the VM with status (v << 1) | 1. */
+/* isa-debug-exit: a write of v powers the VM off with status (v << 1) | 1. */
 #define DEBUG_EXIT_PORT 0xF4
 #define DEBUG_EXIT_LEN 4
 void debug_exit_io(void *ctl, struct bus_access *a);

@@ -9,7 +9,9 @@
 #   always  - make gcc binutils libc6-dev: build the VMM, the guests (gcc -m32 -ffreestanding + ld -m
 #             elf_i386 need nothing more) and the tests; linux-libc-dev: <linux/kvm.h>;
 #             libcriterion-dev: the unit tests; musl-tools: musl-gcc -static for the teaching kernel's
-#             user programs;
+#             user programs; libxml2-dev: the domain XML parser and writer (vmm/xml.c, pkg-config
+#             libxml-2.0); libvirt-clients: virt-xml-validate and virsh (its in-process test:/// driver,
+#             no daemon), with which the tests check our XML against libvirt's own schema and tools;
 #             linux-image-amd64: Debian's stock kernel is one of the guests under test (design/testing.md),
 #             so it is needed even where /dev/kvm works.
 #   nested  - qemu-system-x86 busybox-static cpio xz-utils: only for tests/nested/l1.sh, which runs the
@@ -18,7 +20,8 @@
 #             that such a machine never uses. (xz-utils: newer Debian kernels ship .ko.xz modules.)
 set -euo pipefail
 
-need=(make gcc binutils libc6-dev linux-libc-dev libcriterion-dev musl-tools linux-image-amd64)
+need=(make gcc binutils libc6-dev linux-libc-dev libcriterion-dev musl-tools linux-image-amd64
+      pkg-config libxml2-dev libvirt-clients)
 kvm_usable() { # -c first: bash's <> creates a missing /dev/kvm as a plain file (seen here, as root)
     [ -c /dev/kvm ] && (exec 3<>/dev/kvm) 2>/dev/null
 }

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/* Command line -> struct cli. No side effects, so it can be unit-tested. */
+/* Command line -> struct cli -> the VM configuration, with a domain XML's under it. */
 #include <errno.h>
 #include <getopt.h>
 #include <stdarg.h>
@@ -7,10 +7,11 @@
 #include <string.h>
 
 #include "vmm/cli.h"
+#include "vmm/xml.h"
 
 void cli_usage(FILE *f)
 {
-	fputs("Usage: kvmlab run [OPTIONS] [KERNEL]\n"
+	fputs("Usage: kvmlab run [OPTIONS] [KERNEL | DOMAIN.xml]\n"
 	      "       kvmlab doctor\n"
 	      "       kvmlab --help | --version\n"
 	      "\n"
@@ -26,6 +27,11 @@ void cli_usage(FILE *f)
 	      "  -c, --cmdline STR    kernel command line\n"
 	      "  -i, --initrd FILE    initial ramdisk\n"
 	      "  -p, --cpus N         number of vCPUs, 1 to 64 (default 1)\n"
+	      "      --xml FILE       read the VM from a libvirt domain XML file; the options\n"
+	      "                       above, given as well, override its values. A positional\n"
+	      "                       argument whose first character (after blanks) is '<' is\n"
+	      "                       such a file too. See docs/xml.md for what is supported.\n"
+	      "      --print-xml      print the VM as libvirt domain XML and exit\n"
 	      "  -d, --debug          report unclaimed port and MMIO accesses on stderr, and\n"
 	      "                       each vCPU's registers when kvmlab is stopped from outside\n"
 	      "  -h, --help           this text\n"
@@ -34,10 +40,15 @@ void cli_usage(FILE *f)
 	      "Console: the guest's COM1 is this terminal. Ctrl-A x quits kvmlab; Ctrl-A Ctrl-A\n"
 	      "sends a Ctrl-A to the guest.\n"
 	      "\n"
+	      "When the guest ends: by default kvmlab ends too. A domain XML chooses with\n"
+	      "<on_poweroff>, <on_reboot> and <on_crash>: destroy (end), or restart (boot the\n"
+	      "guest again in this process); libvirt's default, without them, restarts on reboot.\n"
+	      "\n"
 	      "Exit status: the guest's (a write of v to port 0xF4 gives (v << 1) | 1,\n"
 	      "a keyboard-controller reset gives 0); 1 if the VM failed (triple fault,\n"
-	      "entry failure, ...), 2 for usage errors, 69 if this host cannot run VMs\n"
-	      "(see `kvmlab doctor`). KVMLAB_KVM_DEVICE overrides the path of /dev/kvm.\n",
+	      "entry failure, ...), 2 for usage errors and configurations kvmlab cannot run\n"
+	      "(a domain XML it refuses), 69 if this host cannot run VMs (see `kvmlab doctor`).\n"
+	      "KVMLAB_KVM_DEVICE overrides the path of /dev/kvm.\n",
 	      f);
 }
 
@@ -94,6 +105,8 @@ static int parse_cpus(const char *s, int *out)
 	return 0;
 }
 
+enum { OPT_XML = 0x100, OPT_PRINT_XML };
+
 static const struct option run_opts[] = {
 	{ "kernel", required_argument, NULL, 'k' },
 	{ "mem", required_argument, NULL, 'm' },
@@ -101,10 +114,31 @@ static const struct option run_opts[] = {
 	{ "initrd", required_argument, NULL, 'i' },
 	{ "cpus", required_argument, NULL, 'p' },
 	{ "debug", no_argument, NULL, 'd' },
+	{ "xml", required_argument, NULL, OPT_XML },
+	{ "print-xml", no_argument, NULL, OPT_PRINT_XML },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 },
 };
+
+/* `kvmlab run FILE`: a domain XML if it starts with '<', a kernel otherwise. */
+static int positional(const char *arg, struct cli *out, char *err, size_t errlen)
+{
+	struct vm_config *c = &out->cfg;
+
+	if (xml_is_xml_file(arg)) {
+		if (out->xml)
+			return fail(err, errlen, "two domain XML files ('%s' and '%s')", out->xml,
+				    arg);
+		out->xml = arg;
+		return 0;
+	}
+	if (c->kernel)
+		return fail(err, errlen, "kernel given twice ('%s' and '%s')", c->kernel, arg);
+	c->kernel = arg;
+	out->set |= CLI_SET_KERNEL;
+	return 0;
+}
 
 static int parse_run(int argc, char **argv, struct cli *out, char *err, size_t errlen)
 {
@@ -115,22 +149,31 @@ static int parse_run(int argc, char **argv, struct cli *out, char *err, size_t e
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, ":k:m:c:i:p:dhV", run_opts, NULL)) != -1) {
 		switch (opt) {
-		case 'k': c->kernel = optarg; break;
-		case 'c': c->cmdline = optarg; break;
-		case 'i': c->initrd = optarg; break;
+		case 'k': c->kernel = optarg; out->set |= CLI_SET_KERNEL; break;
+		case 'c': c->cmdline = optarg; out->set |= CLI_SET_CMDLINE; break;
+		case 'i': c->initrd = optarg; out->set |= CLI_SET_INITRD; break;
 		case 'd': c->debug = true; break;
+		case OPT_PRINT_XML: out->print_xml = true; break;
+		case OPT_XML:
+			if (out->xml)
+				return fail(err, errlen, "two domain XML files ('%s' and '%s')",
+					    out->xml, optarg);
+			out->xml = optarg;
+			break;
 		case 'h': out->cmd = CLI_HELP; return 0;
 		case 'V': out->cmd = CLI_VERSION; return 0;
 		case 'p':
 			if (parse_cpus(optarg, &c->nr_cpus) < 0)
 				return fail(err, errlen, "--cpus: '%s' is not a number from 1 to %d",
 					    optarg, CONFIG_MAX_CPUS);
+			out->set |= CLI_SET_CPUS;
 			break;
 		case 'm':
 			if (cli_parse_size(optarg, &c->mem_size) < 0)
 				return fail(err, errlen, "--mem: '%s' is not a size (try 256M or 1G)", optarg);
 			if (c->mem_size < CONFIG_MIN_MEM)
 				return fail(err, errlen, "--mem %s is too little: a guest needs at least 2M", optarg);
+			out->set |= CLI_SET_MEM;
 			break;
 		case ':':
 			return fail(err, errlen, "option '%s' needs a value", argv[optind - 1]);
@@ -141,11 +184,8 @@ static int parse_run(int argc, char **argv, struct cli *out, char *err, size_t e
 			return fail(err, errlen, "unknown option '%s'", argv[optind - 1]);
 		}
 	}
-	if (optind < argc) {
-		if (c->kernel)
-			return fail(err, errlen, "kernel given twice ('%s' and '%s')", c->kernel, argv[optind]);
-		c->kernel = argv[optind++];
-	}
+	if (optind < argc && positional(argv[optind++], out, err, errlen) < 0)
+		return -1;
 	if (optind < argc)
 		return fail(err, errlen, "unexpected argument '%s'", argv[optind]);
 	return 0;
@@ -156,9 +196,7 @@ int cli_parse(int argc, char **argv, struct cli *out, char *err, size_t errlen)
 	const char *cmd;
 
 	memset(out, 0, sizeof(*out));
-	out->cfg.mem_size = CONFIG_DEFAULT_MEM;
-	out->cfg.nr_cpus = 1;
-	out->cfg.cmdline = "";
+	config_init(&out->cfg);
 	if (argc < 2)
 		return fail(err, errlen, "no command given");
 	cmd = argv[1];
@@ -183,4 +221,28 @@ int cli_parse(int argc, char **argv, struct cli *out, char *err, size_t errlen)
 	if (cmd[0] == '-')
 		return fail(err, errlen, "options go after the command: kvmlab run %s ...", cmd);
 	return fail(err, errlen, "unknown command '%s'", cmd);
+}
+
+int cli_config(const struct cli *cli, struct vm_config *out, char *err, size_t errlen)
+{
+	const struct vm_config *c = &cli->cfg;
+
+	if (!cli->xml) {
+		*out = *c;
+		return 0;
+	}
+	if (xml_parse_file(cli->xml, out, err, errlen) < 0)
+		return -1;
+	if (cli->set & CLI_SET_KERNEL)
+		out->kernel = c->kernel;
+	if (cli->set & CLI_SET_INITRD)
+		out->initrd = c->initrd;
+	if (cli->set & CLI_SET_CMDLINE)
+		out->cmdline = c->cmdline;
+	if (cli->set & CLI_SET_MEM)
+		out->mem_size = c->mem_size;
+	if (cli->set & CLI_SET_CPUS)
+		out->nr_cpus = c->nr_cpus;
+	out->debug = c->debug;
+	return 0;
 }

@@ -5,18 +5,69 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-/* Everything a VM is built from: the CLI (later a domain XML) fills this in. */
+/* What happens when the guest powers off, resets or crashes (libvirt's on_*). */
+enum vm_action {
+	VM_ACTION_DESTROY, /* the VM ends and kvmlab exits */
+	VM_ACTION_RESTART, /* the guest boots again in the same kvmlab process */
+};
+
+/*
+ * The guest's serial console. kvmlab has one, COM1 on its own standard input
+ * and output, whatever this says; the kind only records how a domain XML
+ * described it, so that --print-xml writes it back the same way.
+ */
+enum config_console {
+	CONFIG_CONSOLE_PTY,   /* <serial type='pty'>: what libvirt hosts use */
+	CONFIG_CONSOLE_STDIO, /* <serial type='stdio'> */
+	CONFIG_CONSOLE_NONE,  /* the XML had no <serial> nor <console> */
+};
+
+/* A virtio disk backed by a raw image file (<disk type='file' device='disk'>). */
+struct config_disk {
+	const char *path;   /* <source file=...> */
+	const char *target; /* <target dev=...>: "vda", "vdb", ... */
+	const char *serial; /* NULL: none */
+	bool readonly;
+};
+
+/* Everything a VM is built from: the CLI and a domain XML fill this in. */
 struct vm_config {
+	const char *name;
+	uint8_t uuid[16];
+	bool has_uuid;
 	const char *kernel; /* NULL: the guest built into kvmlab */
 	const char *initrd;
 	const char *cmdline;
 	uint64_t mem_size;
 	int nr_cpus;
 	bool debug;
+	enum vm_action on_poweroff, on_reboot, on_crash;
+	enum config_console console;
+	struct config_disk *disks;
+	int nr_disks;
+	/* Memory the configuration owns (strings from an XML file): config_free(). */
+	struct config_block *owned;
 };
 
-#define CONFIG_DEFAULT_MEM (256ULL << 20)
-#define CONFIG_MIN_MEM (2ULL << 20)
-#define CONFIG_MAX_CPUS 64
+#define CONFIG_DEFAULT_NAME "kvmlab"
+#define CONFIG_DEFAULT_MEM  (256ULL << 20)
+#define CONFIG_MIN_MEM	    (2ULL << 20)
+#define CONFIG_MAX_CPUS	    64
+
+/*
+ * kvmlab's defaults, those of a VM given on the command line: 256 MiB, one
+ * vCPU, the built-in guest, and every guest-initiated end ends kvmlab.
+ */
+void config_init(struct vm_config *c);
+/* A copy of s (of n bytes, NUL added) owned by c; NULL if out of memory. */
+char *config_strndup(struct vm_config *c, const char *s, unsigned long n);
+char *config_strdup(struct vm_config *c, const char *s);
+/* Append a disk; returns it zeroed, or NULL if out of memory. */
+struct config_disk *config_add_disk(struct vm_config *c);
+/* Free what c owns; c is left as config_init() makes it. */
+void config_free(struct vm_config *c);
+
+/* "destroy", "restart". */
+const char *config_action_name(enum vm_action a);
 
 #endif

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/* kvmlab: command line -> configuration -> VM -> one exit status. */
+/* kvmlab: command line (and domain XML) -> configuration -> VM -> one exit status. */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -15,6 +15,7 @@
 #include "vmm/console.h"
 #include "vmm/doctor.h"
 #include "vmm/vm.h"
+#include "vmm/xml.h"
 
 extern const uint8_t default_guest_start[], default_guest_end[];
 
@@ -73,9 +74,30 @@ static int signals_setup(void)
 	return signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 }
 
+/* The on_* element that made the guest restart. */
+static const char *restart_cause(enum vm_stop_kind kind)
+{
+	switch (kind) {
+	case VM_STOP_POWEROFF: return "on_poweroff";
+	case VM_STOP_CRASH: return "on_crash";
+	default: return "on_reboot";
+	}
+}
+
 static void report_end(struct vm *vm)
 {
-	if (vm->stop_kind == VM_STOP_FAULT)
+	bool failed = vm->stop_kind == VM_STOP_FAULT || vm->stop_kind == VM_STOP_TRIPLE_FAULT ||
+		      vm->stop_kind == VM_STOP_CRASH;
+
+	if (vm->restart) {
+		/* A failure is said even when the guest boots again; the rest with --debug. */
+		if (failed || vm->cfg->debug)
+			fprintf(stderr, "kvmlab: %s\nkvmlab: restarting the guest (%s is "
+					"restart)\n",
+				vm->stop_reason, restart_cause(vm->stop_kind));
+		return;
+	}
+	if (failed)
 		fprintf(stderr, "kvmlab: VM failed: %s\n", vm->stop_reason);
 	else if (vm->stop_kind == VM_STOP_USER || vm->cfg->debug)
 		fprintf(stderr, "kvmlab: %s (exit status %d)\n", vm->stop_reason, vm->status);
@@ -85,30 +107,28 @@ static void report_end(struct vm *vm)
 			vcpu_describe(&vm->vcpu[i], stderr);
 }
 
-static int run_vm(struct kvm *kvm, const struct vm_config *cfg, const struct boot_image *kernel,
-		  const struct boot_image *initrd)
+/*
+ * One boot of the guest, from a fresh machine to its end. Returns the exit
+ * status; *restart says whether the configuration wants another boot.
+ */
+static int boot_once(struct vm *vm, struct kvm *kvm, const struct vm_config *cfg,
+		     const struct boot_image *kernel, const struct boot_image *initrd,
+		     struct console *con, int sig_fd, bool *restart)
 {
-	struct console con;
-	struct serial_backend be;
-	struct vm *vm = calloc(1, sizeof(*vm));
+	struct serial_backend be = console_backend(con);
 	char err[512];
-	int sig_fd, signo = 0, status = EXIT_VM_FAILED;
+	int signo = 0, status = EXIT_VM_FAILED;
 
-	sig_fd = signals_setup();
-	if (!vm || sig_fd < 0 || console_init(&con) < 0) {
-		fprintf(stderr, "kvmlab: out of resources: %s\n", strerror(errno));
-		goto out;
-	}
-	be = console_backend(&con);
+	*restart = false;
 	if (vm_create(vm, kvm, cfg, &be, err, sizeof(err)) < 0 ||
 	    vm_load(vm, kernel, initrd, err, sizeof(err)) < 0) {
 		fprintf(stderr, "kvmlab: %s\n", err);
-		goto out_vm;
+		goto out;
 	}
-	console_raw(&con);
+	console_raw(con);
 	if (vm_start(vm, err, sizeof(err)) < 0)
 		fprintf(stderr, "kvmlab: %s\n", err);
-	switch (console_loop(&con, &vm->com1, vm->stop_fd, sig_fd, &signo)) {
+	switch (console_loop(con, &vm->com1, vm->stop_fd, sig_fd, &signo)) {
 	case CONSOLE_QUIT:
 		vm_stop(vm, VM_STOP_USER, 0, "quit from the console (Ctrl-A x)");
 		break;
@@ -119,11 +139,33 @@ static int run_vm(struct kvm *kvm, const struct vm_config *cfg, const struct boo
 		break;
 	}
 	vm_join(vm);
-	console_restore(&con);
+	if (!vm->restart)
+		console_restore(con);
 	report_end(vm);
 	status = vm->status;
-out_vm:
+	*restart = vm->restart;
+out:
 	vm_destroy(vm);
+	return status;
+}
+
+/* Boot the guest, and again for as long as the configuration says to restart it. */
+static int run_vm(struct kvm *kvm, const struct vm_config *cfg, const struct boot_image *kernel,
+		  const struct boot_image *initrd)
+{
+	struct console con;
+	struct vm *vm = calloc(1, sizeof(*vm));
+	int sig_fd, status = EXIT_VM_FAILED;
+	bool restart = true;
+
+	sig_fd = signals_setup();
+	if (!vm || sig_fd < 0 || console_init(&con) < 0) {
+		fprintf(stderr, "kvmlab: out of resources: %s\n", strerror(errno));
+		goto out;
+	}
+	while (restart)
+		status = boot_once(vm, kvm, cfg, kernel, initrd, &con, sig_fd, &restart);
+	console_restore(&con);
 	console_destroy(&con);
 out:
 	free(vm);
@@ -165,6 +207,44 @@ out:
 	return status;
 }
 
+/* What kvmlab can read in a configuration but cannot run yet. */
+static int check_runnable(const struct vm_config *cfg)
+{
+	if (cfg->nr_disks > 0) {
+		fprintf(stderr, "kvmlab: disks are not supported yet (virtio-blk is on its way): "
+				"cannot attach <disk> '%s' (%s)\n",
+			cfg->disks[0].target, cfg->disks[0].path);
+		return -1;
+	}
+	return 0;
+}
+
+static int cmd_run_cli(const struct cli *cli)
+{
+	struct vm_config cfg;
+	char err[1024];
+	int status = CLI_EXIT_USAGE;
+
+	if (cli_config(cli, &cfg, err, sizeof(err)) < 0) {
+		fprintf(stderr, "kvmlab: %s\n", err);
+		return CLI_EXIT_USAGE;
+	}
+	if (cli->print_xml) {
+		status = 0;
+		if (xml_write(stdout, &cfg, err, sizeof(err)) < 0) {
+			fprintf(stderr, "kvmlab: %s\n", err);
+			status = CLI_EXIT_USAGE;
+		}
+		goto out;
+	}
+	if (check_runnable(&cfg) < 0)
+		goto out;
+	status = cmd_run(&cfg);
+out:
+	config_free(&cfg);
+	return status;
+}
+
 int main(int argc, char **argv)
 {
 	struct cli cli;
@@ -184,7 +264,7 @@ int main(int argc, char **argv)
 	case CLI_DOCTOR:
 		return doctor_report(stdout, false) ? KVMLAB_EXIT_NO_KVM : 0;
 	case CLI_RUN:
-		return cmd_run(&cli.cfg);
+		return cmd_run_cli(&cli);
 	}
 	return CLI_EXIT_USAGE;
 }

@@ -234,12 +234,12 @@ void vcpu_describe(struct vcpu *v, FILE *f)
 	fprintf(f, "kvmlab: vCPU %d %s\n", v->id, state);
 }
 
-static void fault(struct vcpu *v, const char *what)
+static void fault(struct vcpu *v, enum vm_stop_kind kind, const char *what)
 {
 	char state[512];
 
 	describe_state(v, v->run->exit_reason == KVM_EXIT_SHUTDOWN, state, sizeof(state));
-	vm_stop(v->vm, VM_STOP_FAULT, 1, "vCPU %d: %s %s", v->id, what, state);
+	vm_stop(v->vm, kind, 1, "vCPU %d: %s %s", v->id, what, state);
 }
 
 static const char *internal_error_name(uint32_t sub)
@@ -282,13 +282,16 @@ static void handle_system_event(struct vcpu *v)
 {
 	switch (v->run->system_event.type) {
 	case KVM_SYSTEM_EVENT_SHUTDOWN:
-		vm_stop(v->vm, VM_STOP_GUEST, 0, "guest powered off");
+		vm_stop(v->vm, VM_STOP_POWEROFF, 0, "guest powered off");
 		break;
 	case KVM_SYSTEM_EVENT_RESET:
-		vm_stop(v->vm, VM_STOP_GUEST, 0, "guest reset the machine");
+		vm_stop(v->vm, VM_STOP_RESET, 0, "guest reset the machine");
+		break;
+	case KVM_SYSTEM_EVENT_CRASH:
+		fault(v, VM_STOP_CRASH, "guest crashed (KVM_SYSTEM_EVENT_CRASH)");
 		break;
 	default:
-		fault(v, "guest crashed (KVM_EXIT_SYSTEM_EVENT)");
+		fault(v, VM_STOP_FAULT, "unknown system event (KVM_EXIT_SYSTEM_EVENT)");
 	}
 }
 
@@ -308,27 +311,29 @@ static void handle_exit(struct vcpu *v)
 		handle_system_event(v);
 		return;
 	case KVM_EXIT_SHUTDOWN:
-		fault(v, "triple fault (KVM_EXIT_SHUTDOWN): the guest hit an exception it could "
-			 "not handle");
+		fault(v, VM_STOP_TRIPLE_FAULT,
+		      "triple fault (KVM_EXIT_SHUTDOWN): the guest hit an exception it could "
+		      "not handle");
 		return;
 	case KVM_EXIT_FAIL_ENTRY:
 		snprintf(what, sizeof(what), "VM entry failed (KVM_EXIT_FAIL_ENTRY, hardware "
 			 "reason 0x%llx)",
 			 (unsigned long long)run->fail_entry.hardware_entry_failure_reason);
-		fault(v, what);
+		fault(v, VM_STOP_FAULT, what);
 		return;
 	case KVM_EXIT_INTERNAL_ERROR:
 		snprintf(what, sizeof(what), "KVM internal error %u: %s",
 			 run->internal.suberror, internal_error_name(run->internal.suberror));
-		fault(v, what);
+		fault(v, VM_STOP_FAULT, what);
 		return;
 	case KVM_EXIT_HLT:
-		fault(v, "guest halted with no in-kernel LAPIC to wake it (KVM_EXIT_HLT)");
+		fault(v, VM_STOP_FAULT,
+		      "guest halted with no in-kernel LAPIC to wake it (KVM_EXIT_HLT)");
 		return;
 	default:
 		snprintf(what, sizeof(what), "exit reason %u, which kvmlab does not handle",
 			 run->exit_reason);
-		fault(v, what);
+		fault(v, VM_STOP_FAULT, what);
 	}
 }
 

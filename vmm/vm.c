@@ -26,9 +26,10 @@ static void irq_set_level(void *opaque, unsigned gsi, int level)
 		vm_stop(vm, VM_STOP_FAULT, 1, "KVM_IRQ_LINE %u failed: %s", gsi, strerror(errno));
 }
 
-static void machine_stop_cb(void *opaque, int status, const char *reason)
+static void machine_stop_cb(void *opaque, enum machine_end how, int status, const char *reason)
 {
-	vm_stop(opaque, VM_STOP_GUEST, status, "%s", reason);
+	vm_stop(opaque, how == MACHINE_RESET ? VM_STOP_RESET : VM_STOP_POWEROFF, status, "%s",
+		reason);
 }
 
 static int kvm_setup(struct vm *vm, char *err, size_t errlen)
@@ -158,6 +159,24 @@ int vm_start(struct vm *vm, char *err, size_t errlen)
 	return 0;
 }
 
+/* What the configuration says to do when the VM stops so. */
+static enum vm_action stop_action(const struct vm_config *c, enum vm_stop_kind kind)
+{
+	switch (kind) {
+	case VM_STOP_POWEROFF:
+		return c->on_poweroff;
+	case VM_STOP_RESET:
+	case VM_STOP_TRIPLE_FAULT:
+		return c->on_reboot;
+	case VM_STOP_CRASH:
+		return c->on_crash;
+	case VM_STOP_USER:
+	case VM_STOP_FAULT:
+		break;
+	}
+	return VM_ACTION_DESTROY;
+}
+
 void vm_stop(struct vm *vm, enum vm_stop_kind kind, int status, const char *fmt, ...)
 {
 	uint64_t one = 1;
@@ -170,6 +189,7 @@ void vm_stop(struct vm *vm, enum vm_stop_kind kind, int status, const char *fmt,
 	}
 	vm->status = status;
 	vm->stop_kind = kind;
+	vm->restart = stop_action(vm->cfg, kind) == VM_ACTION_RESTART;
 	va_start(ap, fmt);
 	vsnprintf(vm->stop_reason, sizeof(vm->stop_reason), fmt, ap);
 	va_end(ap);

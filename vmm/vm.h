@@ -28,11 +28,17 @@ struct vcpu {
 	bool started;
 };
 
-/* Why a VM ended: decides what kvmlab says about it. */
+/*
+ * Why a VM stopped: decides whether the guest boots again (the configuration's
+ * on_poweroff, on_reboot, on_crash) and what kvmlab says about it.
+ */
 enum vm_stop_kind {
-	VM_STOP_GUEST, /* the guest asked (exit port, reset, poweroff) */
-	VM_STOP_USER,  /* a signal or the console's quit key */
-	VM_STOP_FAULT, /* the VM failed: triple fault, entry failure, ... */
+	VM_STOP_POWEROFF,     /* the guest powered off (isa-debug-exit, KVM's shutdown event) */
+	VM_STOP_RESET,	      /* the guest reset the machine (i8042, KVM's reset event) */
+	VM_STOP_TRIPLE_FAULT, /* a reset too, on a PC, but reported as the guest's failure */
+	VM_STOP_CRASH,	      /* the guest reported a crash (KVM's crash event) */
+	VM_STOP_USER,	      /* a signal or the console's quit key */
+	VM_STOP_FAULT,	      /* the VM failed: entry failure, KVM internal error, ... */
 };
 
 struct vm {
@@ -50,6 +56,7 @@ struct vm {
 	atomic_bool stopping;
 	int status;
 	enum vm_stop_kind stop_kind;
+	bool restart; /* the configuration says to boot the guest again */
 	char stop_reason[1024];
 	int stop_fd; /* eventfd, readable once the VM has ended */
 
@@ -65,7 +72,10 @@ int vm_create(struct vm *vm, struct kvm *kvm, const struct vm_config *cfg,
 int vm_load(struct vm *vm, const struct boot_image *kernel, const struct boot_image *initrd,
 	    char *err, size_t errlen);
 int vm_start(struct vm *vm, char *err, size_t errlen);
-/* The one place that ends a VM: the first call decides status and reason. */
+/*
+ * The one place that ends a VM: the first call decides status, reason, and
+ * (from the configuration's on_* actions) whether the guest restarts.
+ */
 void vm_stop(struct vm *vm, enum vm_stop_kind kind, int status, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 /* Join the vCPU threads after the VM has stopped. */

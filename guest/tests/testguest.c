@@ -16,6 +16,9 @@
  *   triple      triple fault (kvmlab reports it and exits 1)
  *   spin        loop forever (for signal and console tests)
  *   exit=N      end through the debug-exit port with N: status (N << 1) | 1
+ *   ask         first print "ask>" and read a line from the UART: its words
+ *               replace the command line's (a test drives each boot of a
+ *               restarting guest this way)
  */
 #include "guest/tests/lib.h"
 
@@ -217,6 +220,14 @@ int guest_main(const struct start_info *start)
 	}
 	cmdline_set((const char *)(uintptr_t)si->cmdline_paddr);
 	print("testguest: hello, cmdline [%s]\n", (const char *)(uintptr_t)si->cmdline_paddr);
+	if (cmdline_has("ask")) {
+		static char asked[128];
+
+		print("ask>\n");
+		read_line(asked, sizeof(asked));
+		print("ask: [%s]\n", asked);
+		cmdline_set(asked);
+	}
 	if (cmdline_has("memmap"))
 		show_memmap();
 	if (cmdline_has("initrd"))

@@ -294,3 +294,111 @@ Test(cli, cpus)
 		cr_assert_not_null(strstr(err, "--cpus"), "%s", err);
 	}
 }
+
+/* --- domain XML: --xml, a positional XML file, options over the file's values ---- */
+
+#define FIXTURE(name) KVMLAB_SRCDIR "/tests/xml/" name
+
+static struct vm_config merged;
+
+static int merge(void)
+{
+	return cli_config(&cli, &merged, err, sizeof(err));
+}
+
+Test(cli, xml_option)
+{
+	cr_assert_eq(PARSE("run", "--xml", FIXTURE("libvirt-canonical.xml")), 0, "%s", err);
+	cr_assert_eq(cli.cmd, CLI_RUN);
+	cr_assert_str_eq(cli.xml, FIXTURE("libvirt-canonical.xml"));
+	cr_assert_null(cli.cfg.kernel);
+	cr_assert_not(cli.print_xml);
+	cr_assert_eq(merge(), 0, "%s", err);
+	cr_assert_str_eq(merged.name, "canon");
+	cr_assert_str_eq(merged.kernel, "/boot/vmlinuz");
+	cr_assert_str_eq(merged.initrd, "/boot/initrd.img");
+	cr_assert_str_eq(merged.cmdline, "console=ttyS0 root=/dev/vda rw");
+	cr_assert_eq(merged.mem_size, 512ULL << 20);
+	cr_assert_eq(merged.nr_cpus, 2);
+	cr_assert_eq(merged.on_reboot, VM_ACTION_RESTART);
+	config_free(&merged);
+}
+
+Test(cli, xml_positional)
+{
+	/* Told apart by content, not by name: an XML file is one whatever it is called. */
+	cr_assert_eq(PARSE("run", FIXTURE("minimal.xml")), 0, "%s", err);
+	cr_assert_str_eq(cli.xml, FIXTURE("minimal.xml"));
+	cr_assert_null(cli.cfg.kernel, "an XML file taken for a kernel");
+	cr_assert_eq(merge(), 0, "%s", err);
+	cr_assert_str_eq(merged.name, "minimal");
+	config_free(&merged);
+	/* A file that does not exist stays a kernel (kvmlab then says it cannot open it). */
+	cr_assert_eq(PARSE("run", "/nonexistent/vm.xml"), 0, "%s", err);
+	cr_assert_null(cli.xml);
+	cr_assert_str_eq(cli.cfg.kernel, "/nonexistent/vm.xml");
+}
+
+Test(cli, options_override_xml)
+{
+	cr_assert_eq(PARSE("run", FIXTURE("libvirt-canonical.xml"), "-m", "1G", "--cpus", "3",
+			   "-k", "other.elf", "--cmdline", "x=1", "-d"),
+		     0, "%s", err);
+	cr_assert_eq(merge(), 0, "%s", err);
+	cr_assert_eq(merged.mem_size, 1ULL << 30);
+	cr_assert_eq(merged.nr_cpus, 3);
+	cr_assert_str_eq(merged.kernel, "other.elf");
+	cr_assert_str_eq(merged.cmdline, "x=1");
+	cr_assert(merged.debug);
+	/* What the options do not name stays the file's. */
+	cr_assert_str_eq(merged.initrd, "/boot/initrd.img");
+	cr_assert_str_eq(merged.name, "canon");
+	cr_assert_eq(merged.nr_disks, 1);
+	config_free(&merged);
+
+	/* An empty --cmdline is still an override. */
+	cr_assert_eq(PARSE("run", "--xml", FIXTURE("libvirt-canonical.xml"), "-c", "", "-i", "rd"),
+		     0, "%s", err);
+	cr_assert_eq(merge(), 0, "%s", err);
+	cr_assert_str_eq(merged.cmdline, "");
+	cr_assert_str_eq(merged.initrd, "rd");
+	cr_assert_str_eq(merged.kernel, "/boot/vmlinuz");
+	config_free(&merged);
+}
+
+Test(cli, xml_with_kernel_positional)
+{
+	cr_assert_eq(PARSE("run", "--xml", FIXTURE("minimal.xml"), "k.elf"), 0, "%s", err);
+	cr_assert_eq(merge(), 0, "%s", err);
+	cr_assert_str_eq(merged.kernel, "k.elf");
+	config_free(&merged);
+}
+
+Test(cli, two_xml_files)
+{
+	assert_error(PARSE("run", "--xml", FIXTURE("minimal.xml"), FIXTURE("full.xml")),
+		     "two domain XML files");
+	assert_error(PARSE("run", "--xml", "a.xml", "--xml", "b.xml"), "two domain XML files");
+	assert_error(PARSE("run", "--xml"), "needs a value");
+}
+
+Test(cli, print_xml)
+{
+	cr_assert_eq(PARSE("run", "--print-xml", "-m", "64M"), 0, "%s", err);
+	cr_assert(cli.print_xml);
+	cr_assert_null(cli.xml);
+	cr_assert_eq(merge(), 0, "%s", err);
+	cr_assert_eq(merged.mem_size, 64ULL << 20);
+	cr_assert_eq(merged.on_reboot, VM_ACTION_DESTROY, "without XML a reset ends kvmlab");
+	config_free(&merged);
+}
+
+Test(cli, bad_xml_is_a_config_error)
+{
+	cr_assert_eq(PARSE("run", FIXTURE("negative-memory.xml")), 0, "%s", err);
+	cr_assert_eq(merge(), -1);
+	cr_assert_not_null(strstr(err, "negative-memory.xml:7:"), "%s", err);
+	cr_assert_eq(PARSE("run", "--xml", "/nonexistent/vm.xml"), 0, "%s", err);
+	cr_assert_eq(merge(), -1);
+	cr_assert_not_null(strstr(err, "cannot open domain XML"), "%s", err);
+}

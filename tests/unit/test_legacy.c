@@ -8,15 +8,17 @@
 /* A machine that records what devices ask of it. */
 struct fake_machine {
 	int stops;
+	int how; /* enum machine_end, -1 before any stop */
 	int status;
 	char reason[128];
 };
 
-static void fake_stop(void *opaque, int status, const char *reason)
+static void fake_stop(void *opaque, enum machine_end how, int status, const char *reason)
 {
 	struct fake_machine *f = opaque;
 
 	f->stops++;
+	f->how = (int)how;
 	f->status = status;
 	strncpy(f->reason, reason ? reason : "", sizeof(f->reason) - 1);
 }
@@ -28,6 +30,7 @@ static void setup(void)
 {
 	memset(&fm, 0, sizeof(fm));
 	fm.status = -1;
+	fm.how = -1;
 	ctl = (struct machine_ctl){ fake_stop, &fm };
 }
 
@@ -53,6 +56,7 @@ Test(debug_exit, write_zero)
 {
 	io(debug_exit_io, &ctl, 0, 1, true, 0);
 	cr_assert_eq(fm.stops, 1);
+	cr_assert_eq(fm.how, MACHINE_POWEROFF, "debug-exit is a power switch (on_poweroff)");
 	cr_assert_eq(fm.status, 1);
 	cr_assert_neq(fm.reason[0], '\0');
 	cr_assert_not_null(strstr(fm.reason, "debug-exit"), "%s", fm.reason);
@@ -117,6 +121,7 @@ Test(i8042, reset_command)
 {
 	io(i8042_io, &ctl, 0, 1, true, 0xFE);
 	cr_assert_eq(fm.stops, 1);
+	cr_assert_eq(fm.how, MACHINE_RESET, "the i8042 pulses the reset line (on_reboot)");
 	cr_assert_eq(fm.status, 0);
 	cr_assert_not_null(strstr(fm.reason, "reset"), "%s", fm.reason);
 }
