@@ -195,6 +195,7 @@ static void show_cpuid(void)
 	print("cpuid: leaf 0x40000000 signature [%s], max leaf 0x%x\n", sig, a);
 	__asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(0x40000001), "c"(0));
 	print("cpuid: kvm-clock %u\n", (a >> 3) & 1); /* KVM_FEATURE_CLOCKSOURCE2 */
+	print("cpuid: pv-eoi %u\n", (a >> 6) & 1);    /* KVM_FEATURE_PV_EOI */
 }
 
 static void triple_fault(void)

@@ -2,7 +2,7 @@
 # Real interrupt delivery: the guest sleeps in hlt with only IRQ 4 unmasked;
 # each byte of input must arrive through the UART's RX interrupt, raised by
 # kvmlab on KVM's in-kernel PIC. And the CPUID a guest sees: the hypervisor bit
-# and KVM's own leaves (Linux needs them for kvm-clock).
+# and KVM's own leaves (Linux needs them for kvm-clock), without paravirtual EOI.
 . "$(dirname "$0")/lib.sh"
 
 echo "interrupt-driven" >"$TMPDIR/line"
@@ -18,4 +18,5 @@ expect_status 13
 expect_out "cpuid: hypervisor bit 1, apic id 0"
 expect_out "cpuid: leaf 0x40000000 signature [KVMKVMKVM"
 expect_out "cpuid: kvm-clock 1"
+expect_out "cpuid: pv-eoi 0" # hidden: Linux hangs with it under emulated nesting (docs/boot.md)
 exit 0

@@ -29,7 +29,8 @@
 #     /dev (devtmpfs: /dev/kvm mode 0666, /dev/null, /dev/tty*), /dev/pts, /dev/shm, a fresh tmpfs on /run;
 #     /tmp is the host's, writable through the overlay. The overlay's upper layer is RAM: the L1 has 3 GB.
 #   - Env: KVMLAB_L1_KERNEL=/path/vmlinuz-VERSION picks another kernel (its modules must be in
-#     /lib/modules/VERSION); KVMLAB_L1_KEEP=1 keeps the run directory (kernel log, QEMU's stderr, status).
+#     /lib/modules/VERSION); KVMLAB_L1_KEEP=1 keeps the run directory (kernel log, QEMU's stderr, status);
+#     KVMLAB_L1_SMP=N (default 1) and KVMLAB_L1_CPU=MODEL (default max) change the L1's CPUs.
 #   - Cache: build/nested/ holds our initramfs (~6 MB, keyed on this file, the kernel version, busybox and
 #     modules.dep) and the kernel unpacked for PVH (~66 MB); both are rebuilt when their inputs change.
 #
@@ -331,8 +332,11 @@ fast="mitigations=off cryptomgr.notests tsc=reliable no_timer_check audit=0"
 # the kernel patches its text with int3 (text_poke_bp), and one emulated CPU kept taking a stale int3
 # while the other spun in __schedule with interrupts off. One TCG thread for both CPUs: 1400 lifecycles
 # without a freeze, no slower for our mostly single-threaded work.
+# One CPU (-smp 1): Linux guests of kvmlab (and of QEMU -accel kvm) in an L1 with two CPUs hung or
+# oopsed in ~1 boot of 20 even with PV EOI hidden (docs/boot.md); in an L1 with one CPU, 0 of 30.
+# KVMLAB_L1_SMP=N and KVMLAB_L1_CPU=MODEL override both choices, for such experiments.
 # shellcheck disable=SC2054 # (the commas are QEMU's)
-qemu=(qemu-system-x86_64 -accel tcg,thread=single -cpu max -m 3072 -smp 2
+qemu=(qemu-system-x86_64 -accel tcg,thread=single -cpu "${KVMLAB_L1_CPU:-max}" -m 3072 -smp "${KVMLAB_L1_SMP:-1}"
     -nodefaults -no-user-config -display none -no-reboot
     -chardev stdio,id=con,signal=off -serial chardev:con # ttyS0: the command's terminal
     -serial "file:$run/kernel.log"                       # ttyS1: kernel console
