@@ -14,7 +14,7 @@
 #define DEBUG_EXIT_LEN 4
 void debug_exit_io(void *ctl, struct bus_access *a);
 
-/* The keyboard controller's command port: 0xFE pulses the CPU reset line. */
+/* The keyboard controller's command port: 0xFE pulses the CPU reset line; no keyboard. */
 #define I8042_CMD_PORT 0x64
 void i8042_io(void *ctl, struct bus_access *a);
 

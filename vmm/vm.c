@@ -98,6 +98,8 @@ static int devices_setup(struct vm *vm, const struct serial_backend *console)
 			  "isa-debug-exit");
 	r |= bus_register(&vm->pio, I8042_CMD_PORT, 1, i8042_io, &vm->ctl, "i8042");
 	r |= bus_register(&vm->pio, POST_PORT, 1, post_io, NULL, "POST");
+	rtc_init(&vm->rtc, NULL);
+	r |= bus_register(&vm->pio, RTC_PORT, RTC_LEN, rtc_io, &vm->rtc, "RTC");
 	return r;
 }
 
@@ -214,6 +216,7 @@ void vm_destroy(struct vm *vm)
 	for (int i = 0; i < vm->nr_vcpus; i++)
 		vcpu_destroy(&vm->vcpu[i]);
 	serial_destroy(&vm->com1);
+	rtc_destroy(&vm->rtc);
 	if (vm->fd >= 0)
 		close(vm->fd);
 	gmem_free(&vm->mem);

@@ -8,6 +8,7 @@
 #include <stdio.h>
 
 #include "devices/machine.h"
+#include "devices/rtc.h"
 #include "devices/serial.h"
 #include "vmm/boot/boot.h"
 #include "vmm/bus.h"
@@ -63,6 +64,7 @@ struct vm {
 	/* Devices, and the handle they get on the machine. */
 	struct machine_ctl ctl;
 	struct serial com1;
+	struct rtc rtc;
 };
 
 /* Build the machine: KVM VM, memory, irqchip, devices. err gets one line. */

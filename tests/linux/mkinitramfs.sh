@@ -6,7 +6,9 @@
 # writes, then does what the kernel command line word kvmlab.test=WHAT asks:
 #   info   print "nproc: N" (/proc/cpuinfo), "online: CPULIST" (/sys/devices/system/cpu/online),
 #          "memtotal_kb: N" (/proc/meminfo), "memory: FREEK/RAMK available (...)" (the kernel's boot
-#          message: RAM is what the e820 map gave), "uname: RELEASE", then each kernel message of
+#          message: RAM is what the e820 map gave), "uname: RELEASE", "date: SECONDS" (UTC since
+#          1970), "interrupts: LINE" for IRQ 0,
+#          IRQ 4 and LOC of /proc/interrupts, then each kernel message of
 #          level warning or worse as "dmesg: LEVEL [TIME] TEXT", then KVMLAB-LINUX-DONE; reboot -f.
 #   boot   reboot -f right after the marker (the boot-time benchmark).
 #   shell  (and anything else, or no kvmlab.test) print KVMLAB-SHELL-READY and run an interactive shell
@@ -79,6 +81,9 @@ info)
     # The kernel's own count of the RAM the memory map gave it: "Memory: FREEK/RAMK available (...)".
     dmesg | sed -n 's/^\[[^]]*\] Memory: /memory: /p'
     echo "uname: $(uname -r)"
+    echo "date: $(date -u +%s)" # the wall clock the kernel read from the CMOS RTC at boot
+    # How IRQ 0 (PIT), IRQ 4 (COM1) and the LAPIC timers are routed and whether they fired.
+    grep -E '^ *(0|4|LOC):' /proc/interrupts | sed 's/^ */interrupts: /'
     # busybox dmesg has no -l: take the raw records (<PRI>[TIME] TEXT) of level 0-4 (emerg..warning).
     dmesg -r | awk 'BEGIN { split("emerg alert crit err warn", n, " ") }
         match($0, /^<[0-9]+>/) {

@@ -138,8 +138,9 @@ Test(i8042, other_commands_ignored)
 
 Test(i8042, status_read)
 {
-	/* Input buffer empty, no output: a polling guest sees 0 and moves on. */
-	cr_assert_eq(io(i8042_io, &ctl, 0, 1, false, 0), 0);
+	/* Input buffer empty (bit 1 clear: a guest about to reset moves on), output
+	 * buffer stuck full (bit 0: Linux concludes there is no controller). */
+	cr_assert_eq(io(i8042_io, &ctl, 0, 1, false, 0), 0x01);
 	cr_assert_eq(fm.stops, 0);
 }
 
