@@ -121,18 +121,21 @@ static const struct option run_opts[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
+static int set_xml(const char *arg, struct cli *out, char *err, size_t errlen)
+{
+	if (out->xml)
+		return fail(err, errlen, "two domain XML files ('%s' and '%s')", out->xml, arg);
+	out->xml = arg;
+	return 0;
+}
+
 /* `kvmlab run FILE`: a domain XML if it starts with '<', a kernel otherwise. */
 static int positional(const char *arg, struct cli *out, char *err, size_t errlen)
 {
 	struct vm_config *c = &out->cfg;
 
-	if (xml_is_xml_file(arg)) {
-		if (out->xml)
-			return fail(err, errlen, "two domain XML files ('%s' and '%s')", out->xml,
-				    arg);
-		out->xml = arg;
-		return 0;
-	}
+	if (xml_is_xml_file(arg))
+		return set_xml(arg, out, err, errlen);
 	if (c->kernel)
 		return fail(err, errlen, "kernel given twice ('%s' and '%s')", c->kernel, arg);
 	c->kernel = arg;
@@ -155,10 +158,8 @@ static int parse_run(int argc, char **argv, struct cli *out, char *err, size_t e
 		case 'd': c->debug = true; break;
 		case OPT_PRINT_XML: out->print_xml = true; break;
 		case OPT_XML:
-			if (out->xml)
-				return fail(err, errlen, "two domain XML files ('%s' and '%s')",
-					    out->xml, optarg);
-			out->xml = optarg;
+			if (set_xml(optarg, out, err, errlen) < 0)
+				return -1;
 			break;
 		case 'h': out->cmd = CLI_HELP; return 0;
 		case 'V': out->cmd = CLI_VERSION; return 0;
@@ -173,6 +174,7 @@ static int parse_run(int argc, char **argv, struct cli *out, char *err, size_t e
 				return fail(err, errlen, "--mem: '%s' is not a size (try 256M or 1G)", optarg);
 			if (c->mem_size < CONFIG_MIN_MEM)
 				return fail(err, errlen, "--mem %s is too little: a guest needs at least 2M", optarg);
+			c->mem_size = config_page_round(c->mem_size);
 			out->set |= CLI_SET_MEM;
 			break;
 		case ':':

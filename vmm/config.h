@@ -52,6 +52,15 @@ struct vm_config {
 #define CONFIG_DEFAULT_NAME "kvmlab"
 #define CONFIG_DEFAULT_MEM  (256ULL << 20)
 #define CONFIG_MIN_MEM	    (2ULL << 20)
+
+/*
+ * Guest RAM comes in whole 4 KiB pages (KVM maps nothing smaller): sizes round
+ * up, and the largest ones down rather than wrap to 0 (mapping them fails).
+ */
+static inline uint64_t config_page_round(uint64_t bytes)
+{
+	return bytes > UINT64_MAX - 4095 ? UINT64_MAX & ~4095ULL : (bytes + 4095) & ~4095ULL;
+}
 #define CONFIG_MAX_CPUS	    64
 
 /*

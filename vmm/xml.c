@@ -252,12 +252,6 @@ static int parse_size(struct xp *p, xmlNode *n, uint64_t *bytes)
 	return 0;
 }
 
-/* kvmlab maps guest RAM in whole 4 KiB pages. */
-static uint64_t page_round(uint64_t bytes)
-{
-	return (bytes + 4095) & ~4095ULL;
-}
-
 static int parse_memory(struct xp *p, xmlNode *n)
 {
 	uint64_t b;
@@ -270,7 +264,7 @@ static int parse_memory(struct xp *p, xmlNode *n)
 		return xp_fail(p, n,
 			       "<memory> of %llu KiB is too little: a guest needs at least 2 MiB",
 			       (unsigned long long)(b / KIB));
-	p->cfg->mem_size = page_round(b);
+	p->cfg->mem_size = config_page_round(b);
 	p->has_memory = true;
 	return 0;
 }
@@ -282,7 +276,7 @@ static int parse_current_memory(struct xp *p, xmlNode *n)
 	if (parse_size(p, n, &b) < 0)
 		return -1;
 	p->current_mem = n;
-	p->current_mem_size = page_round(b);
+	p->current_mem_size = config_page_round(b);
 	return 0;
 }
 

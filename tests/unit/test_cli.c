@@ -402,3 +402,11 @@ Test(cli, bad_xml_is_a_config_error)
 	cr_assert_eq(merge(), -1);
 	cr_assert_not_null(strstr(err, "cannot open domain XML"), "%s", err);
 }
+
+Test(cli, mem_rounds_up_to_pages)
+{
+	cr_assert_eq(PARSE("run", "--mem", "4194305"), 0, "%s", err);
+	cr_assert_eq(cli.cfg.mem_size, 4194304ULL + 4096, "KVM maps whole 4 KiB pages");
+	cr_assert_eq(PARSE("run", "--mem", "18446744073709551615"), 0, "%s", err);
+	cr_assert_eq(cli.cfg.mem_size, UINT64_MAX & ~4095ULL, "no wrap to 0");
+}
