@@ -13,20 +13,29 @@
 #             libxml-2.0); libvirt-clients: virt-xml-validate and virsh (its in-process test:/// driver,
 #             no daemon), with which the tests check our XML against libvirt's own schema and tools;
 #             linux-image-amd64: Debian's stock kernel is one of the guests under test (design/testing.md),
-#             so it is needed even where /dev/kvm works.
+#             so it is needed even where /dev/kvm works; e2fsprogs: tests/integration/t_disk.sh makes the
+#             guest's ext4 disk images without root (mkfs.ext4 -d) and checks them afterwards (e2fsck -fn,
+#             debugfs); fio: bench/disk.sh's guest runs Debian's fio (tests/linux/mkinitramfs.sh --fio
+#             copies it and its libraries into the initramfs), wherever the benchmark runs.
 #   nested  - qemu-system-x86 busybox-static cpio xz-utils: only for tests/nested/l1.sh, which runs the
 #             integration tests inside an emulated Linux when /dev/kvm is not usable here (or when
 #             KVMLAB_FORCE_NESTED=1). Where /dev/kvm works we do not ask for them: qemu alone is ~100 MB
 #             that such a machine never uses. (xz-utils: newer Debian kernels ship .ko.xz modules.)
+#   fuzz    - clang libclang-rt-14-dev: only with `scripts/deps.sh fuzz` (`make fuzz`), which builds the
+#             libFuzzer targets of tests/fuzz/ with clang -fsanitize=fuzzer,address,undefined; the
+#             fuzzer and sanitizer runtimes are in libclang-rt-14-dev (Debian 12's clang is 14).
 set -euo pipefail
 
 need=(make gcc binutils libc6-dev linux-libc-dev libcriterion-dev musl-tools linux-image-amd64
-      pkg-config libxml2-dev libvirt-clients)
+      pkg-config libxml2-dev libvirt-clients e2fsprogs fio)
 kvm_usable() { # -c first: bash's <> creates a missing /dev/kvm as a plain file (seen here, as root)
     [ -c /dev/kvm ] && (exec 3<>/dev/kvm) 2>/dev/null
 }
 if [ "${KVMLAB_FORCE_NESTED:-0}" = 1 ] || ! kvm_usable; then
     need+=(qemu-system-x86 busybox-static cpio xz-utils)
+fi
+if [ "${1:-}" = fuzz ]; then
+    need+=(clang libclang-rt-14-dev)
 fi
 
 # One dpkg-query for all: packages it does not know print nothing (and an error we drop); so anything

@@ -27,6 +27,13 @@ void cli_usage(FILE *f)
 	      "  -c, --cmdline STR    kernel command line\n"
 	      "  -i, --initrd FILE    initial ramdisk\n"
 	      "  -p, --cpus N         number of vCPUs, 1 to 64 (default 1)\n"
+	      "      --disk IMAGE[,readonly][,serial=S]\n"
+	      "                       a raw disk image as a virtio-blk disk: the first is\n"
+	      "                       /dev/vda in a Linux guest, the next /dev/vdb, ... (up\n"
+	      "                       to 16). readonly: the guest cannot write it. serial: what\n"
+	      "                       the guest reads as its serial (/sys/block/vda/serial),\n"
+	      "                       at most 20 characters; default: the image's file name.\n"
+	      "                       The image is locked while kvmlab runs.\n"
 	      "      --xml FILE       read the VM from a libvirt domain XML file; the options\n"
 	      "                       above, given as well, override its values. A positional\n"
 	      "                       argument whose first character (after blanks) is '<' is\n"
@@ -105,7 +112,7 @@ static int parse_cpus(const char *s, int *out)
 	return 0;
 }
 
-enum { OPT_XML = 0x100, OPT_PRINT_XML };
+enum { OPT_XML = 0x100, OPT_PRINT_XML, OPT_DISK };
 
 static const struct option run_opts[] = {
 	{ "kernel", required_argument, NULL, 'k' },
@@ -116,6 +123,7 @@ static const struct option run_opts[] = {
 	{ "debug", no_argument, NULL, 'd' },
 	{ "xml", required_argument, NULL, OPT_XML },
 	{ "print-xml", no_argument, NULL, OPT_PRINT_XML },
+	{ "disk", required_argument, NULL, OPT_DISK },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 },
@@ -157,6 +165,12 @@ static int parse_run(int argc, char **argv, struct cli *out, char *err, size_t e
 		case 'i': c->initrd = optarg; out->set |= CLI_SET_INITRD; break;
 		case 'd': c->debug = true; break;
 		case OPT_PRINT_XML: out->print_xml = true; break;
+		case OPT_DISK:
+			if (out->nr_disks == CONFIG_MAX_DISKS)
+				return fail(err, errlen, "--disk given more than %d times",
+					    CONFIG_MAX_DISKS);
+			out->disk[out->nr_disks++] = optarg;
+			break;
 		case OPT_XML:
 			if (set_xml(optarg, out, err, errlen) < 0)
 				return -1;
@@ -225,16 +239,71 @@ int cli_parse(int argc, char **argv, struct cli *out, char *err, size_t errlen)
 	return fail(err, errlen, "unknown command '%s'", cmd);
 }
 
+/* One --disk argument: IMAGE[,readonly][,serial=S], as the n-th disk (vda, vdb, ...). */
+static int parse_disk(const char *arg, int n, struct vm_config *out, char *err, size_t errlen)
+{
+	const char *comma = strchr(arg, ',');
+	size_t len = comma ? (size_t)(comma - arg) : strlen(arg);
+	struct config_disk *d = config_add_disk(out);
+	char target[8];
+
+	if (!d)
+		return fail(err, errlen, "out of memory");
+	if (!len)
+		return fail(err, errlen, "--disk '%s': no image file before the options", arg);
+	snprintf(target, sizeof(target), "vd%c", 'a' + n);
+	d->path = config_strndup(out, arg, len);
+	d->target = config_strdup(out, target);
+	if (!d->path || !d->target)
+		return fail(err, errlen, "out of memory");
+	while (comma) {
+		const char *opt = comma + 1, *end = strchr(opt, ',');
+		size_t olen = end ? (size_t)(end - opt) : strlen(opt);
+
+		comma = end;
+		if ((olen == 8 && !strncmp(opt, "readonly", 8)) || (olen == 2 && !strncmp(opt, "ro", 2)))
+			d->readonly = true;
+		else if (olen > 7 && !strncmp(opt, "serial=", 7)) {
+			d->serial = config_strndup(out, opt + 7, olen - 7);
+			if (!d->serial)
+				return fail(err, errlen, "out of memory");
+		} else
+			return fail(err, errlen,
+				    "--disk '%s': unknown option '%.*s' (known: readonly, serial=S)",
+				    arg, (int)olen, opt);
+	}
+	return 0;
+}
+
+/* --disk replaces a domain XML's disks: the command line says which disks, all of them. */
+static int cli_disks(const struct cli *cli, struct vm_config *out, char *err, size_t errlen)
+{
+	if (cli->nr_disks)
+		out->nr_disks = 0;
+	for (int i = 0; i < cli->nr_disks; i++)
+		if (parse_disk(cli->disk[i], i, out, err, errlen) < 0)
+			return -1;
+	return config_check_disks(out, err, errlen);
+}
+
 int cli_config(const struct cli *cli, struct vm_config *out, char *err, size_t errlen)
 {
 	const struct vm_config *c = &cli->cfg;
 
 	if (!cli->xml) {
 		*out = *c;
+		if (cli_disks(cli, out, err, errlen) < 0) {
+			config_free(out);
+			return -1;
+		}
 		return 0;
 	}
 	if (xml_parse_file(cli->xml, out, err, errlen) < 0)
 		return -1;
+	if (cli_disks(cli, out, err, errlen) < 0) {
+		config_free(out);
+		return -1;
+	}
 	if (cli->set & CLI_SET_KERNEL)
 		out->kernel = c->kernel;
 	if (cli->set & CLI_SET_INITRD)

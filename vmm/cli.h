@@ -25,6 +25,8 @@ struct cli {
 	unsigned set;	      /* CLI_SET_*: which of them it gave */
 	const char *xml;      /* --xml FILE, or the positional argument when it is XML */
 	bool print_xml;	      /* --print-xml */
+	const char *disk[CONFIG_MAX_DISKS]; /* --disk arguments, as given */
+	int nr_disks;
 };
 
 /* Exit status for usage errors. */

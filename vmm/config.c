@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 /* The VM configuration: defaults, and the memory an XML-made one owns. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -72,6 +73,30 @@ void config_free(struct vm_config *c)
 	}
 	free(c->disks);
 	config_init(c);
+}
+
+int config_check_disks(const struct vm_config *c, char *err, unsigned long errlen)
+{
+	if (c->nr_disks > CONFIG_MAX_DISKS) {
+		snprintf(err, errlen, "%d disks: kvmlab attaches at most %d", c->nr_disks,
+			 CONFIG_MAX_DISKS);
+		return -1;
+	}
+	for (int i = 0; i < c->nr_disks; i++) {
+		const struct config_disk *d = &c->disks[i];
+
+		if (d->serial && strlen(d->serial) > CONFIG_SERIAL_MAX) {
+			snprintf(err, errlen, "disk %s: serial '%s' is longer than %d characters",
+				 d->path, d->serial, CONFIG_SERIAL_MAX);
+			return -1;
+		}
+		for (int j = 0; j < i; j++)
+			if (!strcmp(c->disks[j].path, d->path)) {
+				snprintf(err, errlen, "disk %s is given twice", d->path);
+				return -1;
+			}
+	}
+	return 0;
 }
 
 const char *config_action_name(enum vm_action a)

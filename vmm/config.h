@@ -62,6 +62,8 @@ static inline uint64_t config_page_round(uint64_t bytes)
 	return bytes > UINT64_MAX - 4095 ? UINT64_MAX & ~4095ULL : (bytes + 4095) & ~4095ULL;
 }
 #define CONFIG_MAX_CPUS	    64
+#define CONFIG_MAX_DISKS    16
+#define CONFIG_SERIAL_MAX   20 /* virtio-blk's GET_ID answers with at most 20 bytes */
 
 /*
  * kvmlab's defaults, those of a VM given on the command line: 256 MiB, one
@@ -73,6 +75,11 @@ char *config_strndup(struct vm_config *c, const char *s, unsigned long n);
 char *config_strdup(struct vm_config *c, const char *s);
 /* Append a disk; returns it zeroed, or NULL if out of memory. */
 struct config_disk *config_add_disk(struct vm_config *c);
+/*
+ * Whether kvmlab can attach c's disks: at most CONFIG_MAX_DISKS, no image twice,
+ * serials of at most CONFIG_SERIAL_MAX bytes. Returns 0, or -1 with one line in err.
+ */
+int config_check_disks(const struct vm_config *c, char *err, unsigned long errlen);
 /* Free what c owns; c is left as config_init() makes it. */
 void config_free(struct vm_config *c);
 

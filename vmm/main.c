@@ -113,14 +113,14 @@ static void report_end(struct vm *vm)
  */
 static int boot_once(struct vm *vm, struct kvm *kvm, const struct vm_config *cfg,
 		     const struct boot_image *kernel, const struct boot_image *initrd,
-		     struct console *con, int sig_fd, bool *restart)
+		     const struct vm_disks *disks, struct console *con, int sig_fd, bool *restart)
 {
 	struct serial_backend be = console_backend(con);
 	char err[512];
 	int signo = 0, status = EXIT_VM_FAILED;
 
 	*restart = false;
-	if (vm_create(vm, kvm, cfg, &be, err, sizeof(err)) < 0 ||
+	if (vm_create(vm, kvm, cfg, &be, disks, err, sizeof(err)) < 0 ||
 	    vm_load(vm, kernel, initrd, err, sizeof(err)) < 0) {
 		fprintf(stderr, "kvmlab: %s\n", err);
 		goto out;
@@ -151,7 +151,7 @@ out:
 
 /* Boot the guest, and again for as long as the configuration says to restart it. */
 static int run_vm(struct kvm *kvm, const struct vm_config *cfg, const struct boot_image *kernel,
-		  const struct boot_image *initrd)
+		  const struct boot_image *initrd, const struct vm_disks *disks)
 {
 	struct console con;
 	struct vm *vm = calloc(1, sizeof(*vm));
@@ -164,7 +164,7 @@ static int run_vm(struct kvm *kvm, const struct vm_config *cfg, const struct boo
 		goto out;
 	}
 	while (restart)
-		status = boot_once(vm, kvm, cfg, kernel, initrd, &con, sig_fd, &restart);
+		status = boot_once(vm, kvm, cfg, kernel, initrd, disks, &con, sig_fd, &restart);
 	console_restore(&con);
 	console_destroy(&con);
 out:
@@ -174,6 +174,53 @@ out:
 	return status;
 }
 
+static int by_target(const void *a, const void *b)
+{
+	return strcmp(((const struct config_disk *)a)->target, ((const struct config_disk *)b)->target);
+}
+
+/*
+ * Open and lock the disks once, before the first boot: they stay open across
+ * restarts, so no other process can take an image in between. PCI slots go by
+ * target name, so vda is the first virtio disk a Linux guest finds.
+ */
+static int open_disks(const struct vm_config *cfg, struct vm_disks *disks)
+{
+	struct config_disk sorted[CONFIG_MAX_DISKS];
+	char err[512];
+
+	disks->nr = 0;
+	if (!cfg->nr_disks)
+		return 0;
+	disks->blk = calloc((size_t)cfg->nr_disks, sizeof(*disks->blk));
+	if (!disks->blk) {
+		fprintf(stderr, "kvmlab: out of memory\n");
+		return -1;
+	}
+	memcpy(sorted, cfg->disks, (size_t)cfg->nr_disks * sizeof(sorted[0]));
+	qsort(sorted, (size_t)cfg->nr_disks, sizeof(sorted[0]), by_target);
+	for (int i = 0; i < cfg->nr_disks; i++) {
+		const struct config_disk *d = &sorted[i];
+
+		if (virtio_blk_open(&disks->blk[i], d->path, d->readonly, d->serial, err,
+				    sizeof(err)) < 0) {
+			fprintf(stderr, "kvmlab: %s\n", err);
+			return -1;
+		}
+		disks->nr++;
+	}
+	return 0;
+}
+
+static void close_disks(struct vm_disks *disks)
+{
+	for (int i = 0; i < disks->nr; i++)
+		virtio_blk_close(&disks->blk[i]);
+	free(disks->blk);
+	disks->blk = NULL;
+	disks->nr = 0;
+}
+
 static int cmd_run(const struct vm_config *cfg)
 {
 	struct boot_image kernel = { default_guest_start,
@@ -181,6 +228,7 @@ static int cmd_run(const struct vm_config *cfg)
 				     "the built-in guest" };
 	struct boot_image initrd = { 0 };
 	struct kvm kvm = { .fd = -1 };
+	struct vm_disks disks = { 0 };
 	char err[256];
 	int status = EXIT_VM_FAILED;
 
@@ -192,6 +240,8 @@ static int cmd_run(const struct vm_config *cfg)
 	}
 	if (cfg->initrd && map_file(cfg->initrd, "initrd", &initrd) < 0)
 		goto out;
+	if (open_disks(cfg, &disks) < 0)
+		goto out;
 	if (kvm_open(&kvm, err, sizeof(err)) < 0) {
 		if (err[0])
 			fprintf(stderr, "kvmlab: %s\n", err);
@@ -199,24 +249,13 @@ static int cmd_run(const struct vm_config *cfg)
 		status = KVMLAB_EXIT_NO_KVM;
 		goto out;
 	}
-	status = run_vm(&kvm, cfg, &kernel, cfg->initrd ? &initrd : NULL);
+	status = run_vm(&kvm, cfg, &kernel, cfg->initrd ? &initrd : NULL, &disks);
 	kvm_close(&kvm);
 out:
+	close_disks(&disks);
 	unmap_file(&kernel);
 	unmap_file(&initrd);
 	return status;
-}
-
-/* What kvmlab can read in a configuration but cannot run yet. */
-static int check_runnable(const struct vm_config *cfg)
-{
-	if (cfg->nr_disks > 0) {
-		fprintf(stderr, "kvmlab: disks are not supported yet (virtio-blk is on its way): "
-				"cannot attach <disk> '%s' (%s)\n",
-			cfg->disks[0].target, cfg->disks[0].path);
-		return -1;
-	}
-	return 0;
 }
 
 static int cmd_run_cli(const struct cli *cli)
@@ -237,8 +276,6 @@ static int cmd_run_cli(const struct cli *cli)
 		}
 		goto out;
 	}
-	if (check_runnable(&cfg) < 0)
-		goto out;
 	status = cmd_run(&cfg);
 out:
 	config_free(&cfg);

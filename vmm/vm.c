@@ -86,6 +86,31 @@ static int memory_setup(struct vm *vm, char *err, size_t errlen)
 	return 0;
 }
 
+/* PCI bus 0 with a virtio-blk function per disk, in slot order. */
+static int pci_setup(struct vm *vm, const struct vm_disks *disks, char *err, size_t errlen)
+{
+	if (irqchip_init(&vm->irqchip, vm->fd) < 0) {
+		snprintf(err, errlen, "GSI routing table: %s", strerror(errno));
+		return -1;
+	}
+	vm->irqchip_ready = true;
+	if (pci_init(&vm->pci, &vm->pio, &vm->mmio, &vm->ctl, irq_set_level, vm) < 0) {
+		snprintf(err, errlen, "PCI ports or window overlap (a kvmlab bug)");
+		return -1;
+	}
+	vm->pci_ready = true;
+	for (int i = 0; disks && i < disks->nr; i++) {
+		struct virtio_blk *b = &disks->blk[i];
+
+		virtio_blk_attach(b, &vm->disk_pci[i].t);
+		if (virtio_pci_init(&vm->disk_pci[i], &b->vdev, &vm->pci, &vm->mem,
+				    &vm->irqchip.services, true, err, errlen) < 0)
+			return -1;
+		vm->nr_disks++;
+	}
+	return 0;
+}
+
 static int devices_setup(struct vm *vm, const struct serial_backend *console)
 {
 	struct irq_line com1_irq = { irq_set_level, vm, SERIAL_COM1_IRQ };
@@ -104,7 +129,8 @@ static int devices_setup(struct vm *vm, const struct serial_backend *console)
 }
 
 int vm_create(struct vm *vm, struct kvm *kvm, const struct vm_config *cfg,
-	      const struct serial_backend *console, char *err, size_t errlen)
+	      const struct serial_backend *console, const struct vm_disks *disks, char *err,
+	      size_t errlen)
 {
 	memset(vm, 0, sizeof(*vm));
 	vm->kvm = kvm;
@@ -129,7 +155,7 @@ int vm_create(struct vm *vm, struct kvm *kvm, const struct vm_config *cfg,
 		snprintf(err, errlen, "device port ranges overlap (a kvmlab bug)");
 		return -1;
 	}
-	return 0;
+	return pci_setup(vm, disks, err, errlen);
 }
 
 int vm_load(struct vm *vm, const struct boot_image *kernel, const struct boot_image *initrd,
@@ -213,6 +239,13 @@ void vm_join(struct vm *vm)
 
 void vm_destroy(struct vm *vm)
 {
+	/* Device threads first: they use guest memory and the VM's irqfds. */
+	for (int i = 0; i < vm->nr_disks; i++)
+		virtio_pci_destroy(&vm->disk_pci[i]);
+	if (vm->pci_ready)
+		pci_destroy(&vm->pci);
+	if (vm->irqchip_ready)
+		irqchip_destroy(&vm->irqchip);
 	for (int i = 0; i < vm->nr_vcpus; i++)
 		vcpu_destroy(&vm->vcpu[i]);
 	serial_destroy(&vm->com1);

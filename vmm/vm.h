@@ -8,11 +8,15 @@
 #include <stdio.h>
 
 #include "devices/machine.h"
+#include "devices/pci.h"
 #include "devices/rtc.h"
 #include "devices/serial.h"
+#include "devices/virtio_blk.h"
+#include "devices/virtio_pci.h"
 #include "vmm/boot/boot.h"
 #include "vmm/bus.h"
 #include "vmm/config.h"
+#include "vmm/irqchip.h"
 #include "vmm/kvm.h"
 #include "vmm/memory.h"
 
@@ -65,11 +69,25 @@ struct vm {
 	struct machine_ctl ctl;
 	struct serial com1;
 	struct rtc rtc;
+	struct irqchip irqchip;
+	bool irqchip_ready;
+	struct pci_bus pci;
+	bool pci_ready;
+	/* Disks: virtio-blk devices (opened by the caller, they outlive a boot) on PCI. */
+	struct virtio_pci disk_pci[CONFIG_MAX_DISKS];
+	int nr_disks;
+};
+
+/* The VM's disks, opened before the first boot and kept across restarts. */
+struct vm_disks {
+	struct virtio_blk *blk; /* in PCI slot order: vda, vdb, ... */
+	int nr;
 };
 
 /* Build the machine: KVM VM, memory, irqchip, devices. err gets one line. */
 int vm_create(struct vm *vm, struct kvm *kvm, const struct vm_config *cfg,
-	      const struct serial_backend *console, char *err, size_t errlen);
+	      const struct serial_backend *console, const struct vm_disks *disks, char *err,
+	      size_t errlen);
 /* Load the kernel and create the vCPUs in their boot state. */
 int vm_load(struct vm *vm, const struct boot_image *kernel, const struct boot_image *initrd,
 	    char *err, size_t errlen);

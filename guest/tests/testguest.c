@@ -11,6 +11,10 @@
  *   irq         the same, but sleeping in hlt and taking the UART's RX
  *               interrupt (IRQ 4 through the in-kernel PIC) for each byte
  *   cpuid       print what CPUID says about the hypervisor
+ *   pci         list PCI bus 0 (configuration mechanism #1): ids, class,
+ *               BAR0 and its size, the capabilities; for a virtio-blk, the
+ *               capacity read through its device configuration structure
+ *   pcireset    reset the machine through port 0xCF9 (kvmlab exits 0)
  *   bench=N     N port writes in a row (each one a VM exit)
  *   reset       keyboard-controller reset (kvmlab exits 0)
  *   triple      triple fault (kvmlab reports it and exits 1)
@@ -198,6 +202,71 @@ static void show_cpuid(void)
 	print("cpuid: pv-eoi %u\n", (a >> 6) & 1);    /* KVM_FEATURE_PV_EOI */
 }
 
+static uint32_t pci_read(unsigned slot, unsigned reg)
+{
+	outl(0xCF8, 0x80000000u | slot << 11 | (reg & 0xFC));
+	return inl(0xCFC);
+}
+
+static void pci_write(unsigned slot, unsigned reg, uint32_t v)
+{
+	outl(0xCF8, 0x80000000u | slot << 11 | (reg & 0xFC));
+	outl(0xCFC, v);
+}
+
+/* Size BAR0 the way firmware does: all-ones in, read the mask back, restore. */
+static uint32_t pci_bar0_size(unsigned slot)
+{
+	uint32_t bar = pci_read(slot, 0x10), mask;
+
+	pci_write(slot, 0x10, 0xFFFFFFFFu);
+	mask = pci_read(slot, 0x10);
+	pci_write(slot, 0x10, bar);
+	return mask & ~0xFu ? ~(mask & ~0xFu) + 1 : 0;
+}
+
+/* A virtio-pci capability's cfg_type; for the device structure, its place in BAR0. */
+static void pci_virtio_cap(unsigned slot, unsigned cap, uint32_t bar0)
+{
+	uint32_t w = pci_read(slot, cap), off = pci_read(slot, cap + 8);
+	unsigned type = (w >> 24) & 0xFF;
+
+	print("pci:   virtio cap type %u at 0x%x\n", type, off);
+	if (type == 4 && pci_read(slot, 0) >> 16 == 0x1042) {
+		volatile uint32_t *cfg = (volatile uint32_t *)(uintptr_t)(bar0 + off);
+
+		print("pci:   virtio-blk capacity %u sectors\n", cfg[0]);
+	}
+}
+
+static void pci_list(void)
+{
+	for (unsigned slot = 0; slot < 32; slot++) {
+		uint32_t id = pci_read(slot, 0), class, bar0;
+
+		if (id == 0xFFFFFFFFu)
+			continue;
+		class = pci_read(slot, 8) >> 8;
+		bar0 = pci_read(slot, 0x10) & ~0xFu;
+		print("pci: slot %u %x:%x class %x bar0 0x%x size 0x%x\n", slot, id & 0xFFFF,
+		      id >> 16, class, bar0, pci_bar0_size(slot));
+		if (!(pci_read(slot, 4) >> 16 & 0x10))
+			continue;
+		pci_write(slot, 4, pci_read(slot, 4) | 2); /* memory decoding on */
+		for (unsigned cap = pci_read(slot, 0x34) & 0xFC, n = 0; cap && n < 48; n++) {
+			uint32_t w = pci_read(slot, cap);
+
+			if ((w & 0xFF) == 0x09)
+				pci_virtio_cap(slot, cap, bar0);
+			else
+				print("pci:   cap 0x%x\n", w & 0xFF);
+			cap = (w >> 8) & 0xFC;
+		}
+	}
+	print("pci: slot 0 on bus 1 reads 0x%x\n",
+	      (outl(0xCF8, 0x80010000u), inl(0xCFC)));
+}
+
 static void triple_fault(void)
 {
 	static const struct {
@@ -249,6 +318,10 @@ int guest_main(const struct start_info *start)
 		irq_echo();
 	if (cmdline_has("cpuid"))
 		show_cpuid();
+	if (cmdline_has("pci"))
+		pci_list();
+	if (cmdline_has("pcireset"))
+		outb(0xCF9, 0x06);
 	if (cmdline_get("bench"))
 		bench(parse_uint(cmdline_get("bench")));
 	if (cmdline_has("reset"))

@@ -410,3 +410,58 @@ Test(cli, mem_rounds_up_to_pages)
 	cr_assert_eq(PARSE("run", "--mem", "18446744073709551615"), 0, "%s", err);
 	cr_assert_eq(cli.cfg.mem_size, UINT64_MAX & ~4095ULL, "no wrap to 0");
 }
+
+/* --- --disk IMAGE[,readonly][,serial=S] -------------------------------------------- */
+
+Test(cli, disks)
+{
+	cr_assert_eq(PARSE("run", "--disk", "root.img", "--disk", "/d/data.img,readonly,serial=abc"),
+		     0, "%s", err);
+	cr_assert_eq(merge(), 0, "%s", err);
+	cr_assert_eq(merged.nr_disks, 2);
+	cr_assert_str_eq(merged.disks[0].path, "root.img");
+	cr_assert_str_eq(merged.disks[0].target, "vda");
+	cr_assert_not(merged.disks[0].readonly);
+	cr_assert_null(merged.disks[0].serial);
+	cr_assert_str_eq(merged.disks[1].path, "/d/data.img");
+	cr_assert_str_eq(merged.disks[1].target, "vdb");
+	cr_assert(merged.disks[1].readonly);
+	cr_assert_str_eq(merged.disks[1].serial, "abc");
+	config_free(&merged);
+	cr_assert_eq(PARSE("run", "--disk", "a.img,ro"), 0, "%s", err);
+	cr_assert_eq(merge(), 0, "%s", err);
+	cr_assert(merged.disks[0].readonly);
+	config_free(&merged);
+}
+
+Test(cli, disk_refusals)
+{
+	static const struct {
+		const char *arg, *says;
+	} bad[] = {
+		{ ",readonly", "no image file" },
+		{ "a.img,rw", "unknown option 'rw'" },
+		{ "a.img,serial=", "unknown option 'serial='" },
+		{ "a.img,serial=123456789012345678901", "longer than 20" },
+	};
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		cr_assert_eq(PARSE("run", "--disk", bad[i].arg), 0, "%s", err);
+		cr_assert_eq(merge(), -1, "'%s' accepted", bad[i].arg);
+		cr_assert_not_null(strstr(err, bad[i].says), "%s: %s", bad[i].arg, err);
+	}
+	cr_assert_eq(PARSE("run", "--disk", "a.img", "--disk", "a.img,ro"), 0, "%s", err);
+	cr_assert_eq(merge(), -1);
+	cr_assert_not_null(strstr(err, "given twice"), "%s", err);
+	cr_assert_eq(PARSE("run", "--disk"), -1);
+	cr_assert_not_null(strstr(err, "needs a value"), "%s", err);
+}
+
+Test(cli, disks_over_xml)
+{
+	cr_assert_eq(PARSE("run", FIXTURE("full.xml"), "--disk", "mine.img"), 0, "%s", err);
+	cr_assert_eq(merge(), 0, "%s", err);
+	cr_assert_eq(merged.nr_disks, 1, "--disk replaces the file's disks");
+	cr_assert_str_eq(merged.disks[0].path, "mine.img");
+	config_free(&merged);
+}

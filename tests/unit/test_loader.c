@@ -666,6 +666,45 @@ Test(mptable, checksums_and_cpus)
 	cr_assert_eq(mptable_write(&mem, 65), -1);
 }
 
+/* Walk the entries as Linux does: PCI bus 0 is there, slot n's INTA# on pin 16 + n % 8. */
+Test(mptable, pci_interrupts)
+{
+	uint32_t cfg_addr;
+	const uint8_t *cfg, *e;
+	uint16_t entries;
+	int pci_bus = -1, found = 0;
+
+	cr_assert_eq(mptable_write(&mem, 2), 0);
+	memcpy(&cfg_addr, ram + 0xF0004, 4);
+	cfg = ram + cfg_addr;
+	memcpy(&entries, cfg + 34, 2);
+	e = cfg + 44;
+	for (int i = 0; i < entries; i++) {
+		switch (e[0]) {
+		case 0:
+			e += 20;
+			continue;
+		case 1:
+			if (!memcmp(e + 2, "PCI   ", 6))
+				pci_bus = e[1];
+			break;
+		case 3:
+			if (pci_bus >= 0 && e[4] == pci_bus) {
+				int slot = e[5] >> 2;
+
+				cr_assert_eq(e[5] & 3, 0, "INTA#");
+				cr_assert_eq(e[7], 16 + slot % 8, "slot %d's pin", slot);
+				cr_assert_eq(e[2] | e[3] << 8, 0x0D, "active high, level");
+				found++;
+			}
+			break;
+		}
+		e += 8;
+	}
+	cr_assert_eq(pci_bus, 0, "Linux takes PCI bus 0 for MP bus 0");
+	cr_assert_eq(found, 31, "slots 1-31");
+}
+
 Test(boot_refuse, bad_class)
 {
 	struct kimg k;

@@ -4,6 +4,8 @@
  * ACPI learns its CPUs (LAPIC ids 0..n-1), the IOAPIC and how ISA interrupts
  * reach it. Routing is one to one (ISA IRQ n -> IOAPIC pin n), which is what
  * KVM's default GSI routing does for KVM_IRQ_LINE and the in-kernel PIT.
+ * PCI bus 0 (MP bus id 0) has each slot's INTA# on IOAPIC pins 16-23, active
+ * high and level-triggered: how kvmlab drives them (devices/pci.c).
  */
 #include <string.h>
 
@@ -14,6 +16,15 @@
 #define LAPIC_ADDR 0xFEE00000U
 #define IOAPIC_ADDR 0xFEC00000U
 #define ISA_IRQS 16
+/*
+ * Linux looks a PCI device's interrupt up by its PCI bus number as if it were
+ * an MP bus id, so PCI bus 0 must be MP bus 0; ISA takes id 1.
+ */
+#define PCI_BUS_ID 0
+#define ISA_BUS_ID 1
+#define PCI_SLOTS 32
+#define PCI_GSI_BASE 16 /* devices/pci.h: slot n's INTA# is IOAPIC pin 16 + n % 8 */
+#define MP_IRQ_HIGH_LEVEL 0x0D /* polarity 01 active high, trigger 11 level */
 
 struct mp_floating {
 	char signature[4]; /* "_MP_" */
@@ -92,7 +103,7 @@ static uint8_t checksum(const void *p, size_t len)
 int mptable_write(const struct guest_mem *mem, int nr_cpus)
 {
 	uint8_t buf[sizeof(struct mp_config) + 64 * sizeof(struct mp_cpu) + 8 + 8 +
-		    (ISA_IRQS + 2) * sizeof(struct mp_intsrc)];
+		    8 + (ISA_IRQS + 2 + PCI_SLOTS) * sizeof(struct mp_intsrc)];
 	struct mp_config *cfg = (void *)buf;
 	struct mp_floating fl = { .signature = "_MP_", .config = MP_CONFIG_ADDR, .length = 1,
 				  .spec_rev = 4 };
@@ -106,18 +117,24 @@ int mptable_write(const struct guest_mem *mem, int nr_cpus)
 		*(struct mp_cpu *)p = (struct mp_cpu){ .type = 0, .apic_id = (uint8_t)i,
 						       .apic_version = 0x14,
 						       .flags = 1 | (i == 0 ? 2 : 0) };
-	*(struct mp_bus *)p = (struct mp_bus){ .type = 1, .id = 0, .name = "ISA   " };
+	*(struct mp_bus *)p = (struct mp_bus){ .type = 1, .id = ISA_BUS_ID, .name = "ISA   " };
+	p += sizeof(struct mp_bus), entries++;
+	*(struct mp_bus *)p = (struct mp_bus){ .type = 1, .id = PCI_BUS_ID, .name = "PCI   " };
 	p += sizeof(struct mp_bus), entries++;
 	*(struct mp_ioapic *)p = (struct mp_ioapic){ .type = 2, .id = ioapic_id, .version = 0x11,
 						     .flags = 1, .addr = IOAPIC_ADDR };
 	p += sizeof(struct mp_ioapic), entries++;
 	for (int irq = 0; irq < ISA_IRQS; irq++, entries++, p += sizeof(struct mp_intsrc))
-		*(struct mp_intsrc *)p = (struct mp_intsrc){ 3, 0, 0, 0, (uint8_t)irq, ioapic_id,
+		*(struct mp_intsrc *)p = (struct mp_intsrc){ 3, 0, 0, ISA_BUS_ID, (uint8_t)irq, ioapic_id,
 							     (uint8_t)irq };
+	for (int slot = 1; slot < PCI_SLOTS; slot++, entries++, p += sizeof(struct mp_intsrc))
+		*(struct mp_intsrc *)p = (struct mp_intsrc){ 3, 0, MP_IRQ_HIGH_LEVEL, PCI_BUS_ID,
+							     (uint8_t)(slot << 2), ioapic_id,
+							     (uint8_t)(PCI_GSI_BASE + slot % 8) };
 	/* The PIC reaches the LAPICs as ExtINT on LINT0; NMIs come on LINT1. */
-	*(struct mp_intsrc *)p = (struct mp_intsrc){ 4, 3, 0, 0, 0, 0xFF, 0 };
+	*(struct mp_intsrc *)p = (struct mp_intsrc){ 4, 3, 0, ISA_BUS_ID, 0, 0xFF, 0 };
 	p += sizeof(struct mp_intsrc), entries++;
-	*(struct mp_intsrc *)p = (struct mp_intsrc){ 4, 1, 0, 0, 0, 0xFF, 1 };
+	*(struct mp_intsrc *)p = (struct mp_intsrc){ 4, 1, 0, ISA_BUS_ID, 0, 0xFF, 1 };
 	p += sizeof(struct mp_intsrc), entries++;
 
 	memcpy(cfg->signature, "PCMP", 4);
