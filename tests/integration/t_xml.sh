@@ -56,11 +56,26 @@ round_trip canon "$REPO/tests/xml/libvirt-canonical.xml"
 round_trip canon "$REPO/tests/xml/libvirt-canonical.xml" -m 96M -c "override"
 grep -qF "<memory unit='KiB'>98304</memory>" first.xml || fail "--mem did not override the XML"
 
-# --- what kvmlab reads but cannot run, and what it refuses --------------------------------------
-kv run "$REPO/tests/xml/libvirt-canonical.xml"
-expect_status 2
-expect_err "disks are not supported yet"
-expect_err "'vda'"
+# --- disks a domain XML names, and what kvmlab refuses ------------------------------------------
+# The canonical domain's disk, with the test guest as its kernel: vdb there, vda added (read-only).
+truncate -s 1M a.img
+truncate -s 2M b.img
+sed -e "s|dev='vda'|dev='vdb'|" \
+	-e "s|<kernel>[^<]*</kernel>|<kernel>$TESTGUEST</kernel>|" -e "s|<initrd>[^<]*</initrd>||" \
+	-e "s|<cmdline>[^<]*</cmdline>|<cmdline>pci exit=0</cmdline>|" \
+	-e "s|</devices>|<disk type='file' device='disk'><source file='$TMPDIR/a.img'/><target dev='vda' bus='virtio'/><readonly/></disk></devices>|" \
+	"$REPO/tests/xml/libvirt-canonical.xml" >disks.xml
+kv run disks.xml
+expect_status 1
+expect_err "cannot open disk /var/lib/kvmlab/root.img: No such file or directory"
+expect_no_out "testguest: hello"
+# Its disks attach: the guest finds them on PCI, vda in slot 1 (target order, not file order).
+sed -i "s|/var/lib/kvmlab/root.img|$TMPDIR/b.img|" disks.xml
+kv run disks.xml
+expect_status 1
+expect_out "testguest: hello, cmdline [pci exit=0]"
+grep -A8 "slot 1 1af4" "$OUT" | grep -qF "capacity 2048" || fail "vda (1M) is not in slot 1"
+grep -A8 "slot 2 1af4" "$OUT" | grep -qF "capacity 4096" || fail "vdb (2M) is not in slot 2"
 kv run "$REPO/tests/xml/unsupported-element.xml"
 expect_status 2
 expect_err "unsupported-element.xml:11: <interface> is not supported"

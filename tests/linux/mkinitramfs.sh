@@ -26,7 +26,8 @@
 #          Checks (NAME): modules, vda-present, vda-size, vda-rw, vda-serial, vda-mount, vda-read,
 #          vda-write, vda-umount, vda-reread, vdb-present, vdb-ro, vdb-serial, vdb-write-refused,
 #          vdb-rw-mount-refused, vdb-mount-ro, vdb-read. Also printed: "KVMLAB-DISK irq: LINE" for each
-#          virtio line of /proc/interrupts (MSI-X or IO-APIC, and counts), "klog: TEXT" for the
+#          virtio line of /proc/interrupts (MSI-X or IO-APIC, and counts), "KVMLAB-DISK info vdX: ..."
+#          (the negotiated virtio feature bits and the block queue's limits), "klog: TEXT" for the
 #          kernel's virtio/vd*/EXT4 messages, "dmesg: LEVEL [TIME] TEXT" as for info, and
 #          "KVMLAB-DISK uptime: start S end S" (the guest's uptime around the disk checks).
 #   fio    the disk benchmark (bench/disk.sh): load the modules, then run fio (only in an initramfs
@@ -272,8 +273,12 @@ disk)
             pass vdb-write-refused "$(echo "$msg" | head -n 1)"
         fi
         # busybox mount, refused read-write (EACCES/EROFS), says so and mounts read-only instead.
+        # A failure must be for want of write access, not (say) a file system the write above broke.
         if ! msg=$(mount -t ext4 -o rw /dev/vdb /mnt 2>&1); then
-            pass vdb-rw-mount-refused "$(echo "$msg" | head -n 1)"
+            case "$msg" in
+                *[Pp]ermission*|*[Rr]ead-only*|*write-protected*) pass vdb-rw-mount-refused "$(echo "$msg" | head -n 1)" ;;
+                *) fail vdb-rw-mount-refused "the read-write mount failed for another reason: $(echo "$msg" | head -n 1)" ;;
+            esac
         elif is_mounted /mnt ro; then
             pass vdb-rw-mount-refused "the kernel refused read-write, busybox mount fell back to read-only"
             umount /mnt
@@ -291,6 +296,15 @@ disk)
         fi
     fi
     grep virtio /proc/interrupts | sed 's/^ */KVMLAB-DISK irq: /'
+    # What the driver made of each disk: the negotiated feature bits (bit 0 first) and the queue limits.
+    for q in /sys/block/vd*; do
+        [ -d "$q" ] || continue
+        echo "KVMLAB-DISK info ${q##*/}: features=$(cat "$q/device/features" 2>/dev/null)" \
+            "max_segments=$(cat "$q/queue/max_segments") max_segment_size=$(cat "$q/queue/max_segment_size")" \
+            "max_hw_sectors_kb=$(cat "$q/queue/max_hw_sectors_kb") logical_block_size=$(cat "$q/queue/logical_block_size")" \
+            "write_cache=$(cat "$q/queue/write_cache") discard_max_bytes=$(cat "$q/queue/discard_max_bytes")" \
+            "nr_requests=$(cat "$q/queue/nr_requests") mq=$(ls "$q/mq" | wc -l)"
+    done
     dmesg | grep -E 'virtio|vd[a-z]|EXT4' | sed 's/^\[[^]]*\] */klog: /'
     dmesg_warnings
     echo "KVMLAB-DISK uptime: start $t0 end $(cut -d' ' -f1 /proc/uptime)"
