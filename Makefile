@@ -119,6 +119,7 @@ run: deps all
 bench: deps all
 	bench/exit-cost.sh
 	bench/boot-time.sh
+	bench/disk.sh
 
 format:
 	clang-format -i $(wildcard vmm/*.[ch] vmm/boot/*.[ch] devices/*.[ch] tests/unit/*.c guest/tests/*.[ch] bench/*.c)

@@ -121,6 +121,7 @@ static int devices_setup(struct vm *vm, const struct serial_backend *console)
 	r |= bus_register(&vm->pio, SERIAL_COM1_BASE, 8, serial_io, &vm->com1, "COM1");
 	r |= bus_register(&vm->pio, DEBUG_EXIT_PORT, DEBUG_EXIT_LEN, debug_exit_io, &vm->ctl,
 			  "isa-debug-exit");
+	r |= bus_register(&vm->pio, KVMLAB_EXIT_PORT, 1, kvmlab_exit_io, &vm->ctl, "kvmlab-exit");
 	r |= bus_register(&vm->pio, I8042_CMD_PORT, 1, i8042_io, &vm->ctl, "i8042");
 	r |= bus_register(&vm->pio, POST_PORT, 1, post_io, NULL, "POST");
 	rtc_init(&vm->rtc, NULL);

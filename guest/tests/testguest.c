@@ -19,6 +19,7 @@
  *   reset       keyboard-controller reset (kvmlab exits 0)
  *   triple      triple fault (kvmlab reports it and exits 1)
  *   spin        loop forever (for signal and console tests)
+ *   status=N    end through kvmlab's exit port 0x501: status N, 0 included
  *   exit=N      end through the debug-exit port with N: status (N << 1) | 1
  *   ask         first print "ask>" and read a line from the UART: its words
  *               replace the command line's (a test drives each boot of a
@@ -328,6 +329,8 @@ int guest_main(const struct start_info *start)
 		guest_reset();
 	if (cmdline_has("triple"))
 		triple_fault();
+	if (cmdline_get("status"))
+		outb(0x501, (uint8_t)parse_uint(cmdline_get("status")));
 	if (cmdline_has("spin"))
 		for (;;)
 			__asm__ volatile("pause");

@@ -18,4 +18,11 @@ expect_status 11
 kv run "$TESTGUEST" --cmdline "exit=127"
 expect_status 255
 [ -s "$ERR" ] && fail "a guest-requested exit should print nothing on stderr"
+
+# kvmlab's own exit port 0x501: the status is the byte, 0 stays 0.
+kv run "$TESTGUEST" --cmdline "status=0 exit=9"
+expect_status 0
+kv run "$TESTGUEST" --cmdline "status=42 exit=9"
+expect_status 42
+[ -s "$ERR" ] && fail "a guest-requested exit should print nothing on stderr"
 exit 0

@@ -48,6 +48,25 @@ static uint64_t io(void (*fn)(void *, struct bus_access *), void *opaque, uint64
 	return bus_get(&a);
 }
 
+/* --- kvmlab's exit port: status v, 0 stays 0 ------------------------------------ */
+
+TestSuite(kvmlab_exit, .init = setup);
+
+Test(kvmlab_exit, status_is_the_byte)
+{
+	io(kvmlab_exit_io, &ctl, 0, 1, true, 0);
+	cr_assert_eq(fm.stops, 1);
+	cr_assert_eq(fm.how, MACHINE_POWEROFF);
+	cr_assert_eq(fm.status, 0, "0 stays 0");
+	cr_assert_not_null(strstr(fm.reason, "status 0"), "%s", fm.reason);
+	io(kvmlab_exit_io, &ctl, 0, 1, true, 42);
+	cr_assert_eq(fm.status, 42);
+	io(kvmlab_exit_io, &ctl, 0, 1, true, 255);
+	cr_assert_eq(fm.status, 255);
+	cr_assert_eq(io(kvmlab_exit_io, &ctl, 0, 1, false, 0), 0);
+	cr_assert_eq(fm.stops, 3, "a read does not stop the VM");
+}
+
 /* --- isa-debug-exit --------------------------------------------------------- */
 
 TestSuite(debug_exit, .init = setup);
