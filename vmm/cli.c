@@ -52,9 +52,11 @@ void cli_usage(FILE *f)
 	      "guest again in this process); libvirt's default, without them, restarts on reboot.\n"
 	      "\n"
 	      "Exit status: the guest's (a write of v to port 0xF4 gives (v << 1) | 1,\n"
-	      "a keyboard-controller reset gives 0); 1 if the VM failed (triple fault,\n"
-	      "entry failure, ...), 2 for usage errors and configurations kvmlab cannot run\n"
-	      "(a domain XML it refuses), 69 if this host cannot run VMs (see `kvmlab doctor`).\n"
+	      "a byte v written to port 0x501 gives v, a keyboard-controller reset gives\n"
+	      "0); 1 if the VM failed (triple fault, entry failure, ...) or a kernel,\n"
+	      "initrd or disk image cannot be used, 2 for usage errors and configurations\n"
+	      "kvmlab cannot run (a domain XML it refuses), 69 if this host cannot run VMs\n"
+	      "(see `kvmlab doctor`).\n"
 	      "KVMLAB_KVM_DEVICE overrides the path of /dev/kvm.\n",
 	      f);
 }

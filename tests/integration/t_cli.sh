@@ -5,7 +5,7 @@
 
 kv --help
 expect_status 0
-for opt in --kernel --mem --cmdline --initrd --cpus --xml --print-xml --debug "Ctrl-A x" doctor on_reboot; do
+for opt in --kernel --mem --cmdline --initrd --cpus --disk --xml --print-xml --debug "Ctrl-A x" doctor on_reboot 0x501; do
 	expect_out "$opt"
 done
 kv --version
