@@ -28,9 +28,22 @@ GUEST_BINS := $(patsubst guest/tests/%.c,$(BUILD)/guest/%.elf,\
 
 KVMLAB := $(BUILD)/kvmlab
 
+# --- experiment programs (guest/user/, docs/experiments.md) ------------------------
+# The book's experiments as static Linux x86_64 binaries: they run on the host Linux and, unchanged, on
+# the teaching kernel. build/user/NAME from guest/user/NAME.c (+ the shared headers guest/user/*.h).
+USER_CC     := musl-gcc
+USER_CFLAGS := -std=c11 -D_GNU_SOURCE -static -O2 -Wall -Wextra -Werror
+USER_HDRS   := $(wildcard guest/user/*.h)
+USER_PROGS  := $(patsubst guest/user/%.c,$(BUILD)/user/%,$(wildcard guest/user/*.c))
+
+# (a pattern rule: never the default goal)
+$(BUILD)/user/%: guest/user/%.c $(USER_HDRS)
+	@mkdir -p $(dir $@)
+	$(USER_CC) $(USER_CFLAGS) -o $@ $<
+
 .SECONDARY:
 .PHONY: all run check unit integration bench deps clean format fuzz
-all: $(KVMLAB) $(GUEST_BINS) $(BUILD)/bench/floor
+all: $(KVMLAB) $(GUEST_BINS) $(BUILD)/bench/floor $(USER_PROGS)
 
 # --- host program ---------------------------------------------------------
 $(KVMLAB): $(BUILD)/vmm/main.o $(BUILD)/vmm/default_guest.o $(CORE_OBJS)

@@ -16,7 +16,8 @@
 #             so it is needed even where /dev/kvm works; e2fsprogs: tests/integration/t_disk.sh makes the
 #             guest's ext4 disk images without root (mkfs.ext4 -d) and checks them afterwards (e2fsck -fn,
 #             debugfs); fio: bench/disk.sh's guest runs Debian's fio (tests/linux/mkinitramfs.sh --fio
-#             copies it and its libraries into the initramfs), wherever the benchmark runs.
+#             copies it and its libraries into the initramfs), wherever the benchmark runs; gnuplot-nox:
+#             scripts/plot.sh draws the experiments' graphs (docs/experiments.md) from their TSV rows as SVG.
 #   nested  - qemu-system-x86 busybox-static cpio xz-utils: only for tests/nested/l1.sh, which runs the
 #             integration tests inside an emulated Linux when /dev/kvm is not usable here (or when
 #             KVMLAB_FORCE_NESTED=1). Where /dev/kvm works we do not ask for them: qemu alone is ~100 MB
@@ -27,7 +28,7 @@
 set -euo pipefail
 
 need=(make gcc binutils libc6-dev linux-libc-dev libcriterion-dev musl-tools linux-image-amd64
-      pkg-config libxml2-dev libvirt-clients e2fsprogs fio)
+      pkg-config libxml2-dev libvirt-clients e2fsprogs fio gnuplot-nox)
 kvm_usable() { # -c first: bash's <> creates a missing /dev/kvm as a plain file (seen here, as root)
     [ -c /dev/kvm ] && (exec 3<>/dev/kvm) 2>/dev/null
 }

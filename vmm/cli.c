@@ -41,6 +41,11 @@ void cli_usage(FILE *f)
 	      "      --print-xml      print the VM as libvirt domain XML and exit\n"
 	      "  -d, --debug          report unclaimed port and MMIO accesses on stderr, and\n"
 	      "                       each vCPU's registers when kvmlab is stopped from outside\n"
+	      "      --stats[=FILE]   when the VM ends, and on SIGUSR1 while it runs, print a\n"
+	      "                       table of the exits kvmlab handled (per exit reason, port\n"
+	      "                       and MMIO address: samples, time) per vCPU and in all,\n"
+	      "                       and KVM's own counters over the run (docs/tracing.md);\n"
+	      "                       to stderr, or appended to FILE (truncated at start)\n"
 	      "  -h, --help           this text\n"
 	      "  -V, --version        print the version\n"
 	      "\n"
@@ -114,7 +119,7 @@ static int parse_cpus(const char *s, int *out)
 	return 0;
 }
 
-enum { OPT_XML = 0x100, OPT_PRINT_XML, OPT_DISK };
+enum { OPT_XML = 0x100, OPT_PRINT_XML, OPT_DISK, OPT_STATS };
 
 static const struct option run_opts[] = {
 	{ "kernel", required_argument, NULL, 'k' },
@@ -126,6 +131,7 @@ static const struct option run_opts[] = {
 	{ "xml", required_argument, NULL, OPT_XML },
 	{ "print-xml", no_argument, NULL, OPT_PRINT_XML },
 	{ "disk", required_argument, NULL, OPT_DISK },
+	{ "stats", optional_argument, NULL, OPT_STATS },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 },
@@ -167,6 +173,12 @@ static int parse_run(int argc, char **argv, struct cli *out, char *err, size_t e
 		case 'i': c->initrd = optarg; out->set |= CLI_SET_INITRD; break;
 		case 'd': c->debug = true; break;
 		case OPT_PRINT_XML: out->print_xml = true; break;
+		case OPT_STATS:
+			if (optarg && !*optarg)
+				return fail(err, errlen, "--stats=: no file name");
+			c->stats = true;
+			c->stats_file = optarg;
+			break;
 		case OPT_DISK:
 			if (out->nr_disks == CONFIG_MAX_DISKS)
 				return fail(err, errlen, "--disk given more than %d times",
@@ -317,5 +329,7 @@ int cli_config(const struct cli *cli, struct vm_config *out, char *err, size_t e
 	if (cli->set & CLI_SET_CPUS)
 		out->nr_cpus = c->nr_cpus;
 	out->debug = c->debug;
+	out->stats = c->stats;
+	out->stats_file = c->stats_file;
 	return 0;
 }

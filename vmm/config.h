@@ -41,6 +41,8 @@ struct vm_config {
 	uint64_t mem_size;
 	int nr_cpus;
 	bool debug;
+	bool stats;		/* --stats: exit accounting and KVM's counters */
+	const char *stats_file; /* --stats=FILE: where they go (NULL: stderr) */
 	enum vm_action on_poweroff, on_reboot, on_crash;
 	enum config_console console;
 	struct config_disk *disks;

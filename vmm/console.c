@@ -2,6 +2,7 @@
 /* The guest's serial console on this terminal (or pipe). */
 #include <errno.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -157,7 +158,7 @@ enum console_end console_loop(struct console *c, struct serial *uart, int stop_f
 
 			if (read(sig_fd, &si, sizeof(si)) == sizeof(si)) {
 				*signo = si.ssi_signo;
-				return CONSOLE_SIGNAL;
+				return si.ssi_signo == SIGUSR1 ? CONSOLE_REPORT : CONSOLE_SIGNAL;
 			}
 		}
 		if (p[3].revents) {

@@ -26,7 +26,8 @@ struct console {
 	size_t off, len; /* input read but not yet taken by the UART */
 };
 
-enum console_end { CONSOLE_VM_ENDED, CONSOLE_QUIT, CONSOLE_SIGNAL };
+/* CONSOLE_REPORT: SIGUSR1 came, asking for a --stats report; call console_loop() again after. */
+enum console_end { CONSOLE_VM_ENDED, CONSOLE_QUIT, CONSOLE_SIGNAL, CONSOLE_REPORT };
 
 int console_init(struct console *c);
 /* The UART backend that writes to this console. */

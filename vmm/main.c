@@ -59,7 +59,10 @@ static void unmap_file(struct boot_image *img)
 		munmap((void *)img->data, img->size);
 }
 
-/* SIGINT and friends arrive through a signalfd read by the console loop. */
+/*
+ * SIGINT and friends arrive through a signalfd read by the console loop, and
+ * SIGUSR1 too: it asks for a --stats report (and is ignored without --stats).
+ */
 static int signals_setup(void)
 {
 	sigset_t set;
@@ -70,6 +73,7 @@ static int signals_setup(void)
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGHUP);
 	sigaddset(&set, SIGQUIT);
+	sigaddset(&set, SIGUSR1);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	return signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 }
@@ -113,9 +117,11 @@ static void report_end(struct vm *vm)
  */
 static int boot_once(struct vm *vm, struct kvm *kvm, const struct vm_config *cfg,
 		     const struct boot_image *kernel, const struct boot_image *initrd,
-		     const struct vm_disks *disks, struct console *con, int sig_fd, bool *restart)
+		     const struct vm_disks *disks, struct console *con, int sig_fd, FILE *stats_out,
+		     bool *restart)
 {
 	struct serial_backend be = console_backend(con);
+	enum console_end end;
 	char err[512];
 	int signo = 0, status = EXIT_VM_FAILED;
 
@@ -128,7 +134,12 @@ static int boot_once(struct vm *vm, struct kvm *kvm, const struct vm_config *cfg
 	console_raw(con);
 	if (vm_start(vm, err, sizeof(err)) < 0)
 		fprintf(stderr, "kvmlab: %s\n", err);
-	switch (console_loop(con, &vm->com1, vm->stop_fd, sig_fd, &signo)) {
+	while ((end = console_loop(con, &vm->com1, vm->stop_fd, sig_fd, &signo)) == CONSOLE_REPORT)
+		if (vm->stats)
+			stats_report(stats_out, vm->stats, false);
+	switch (end) {
+	case CONSOLE_REPORT:
+		break;
 	case CONSOLE_QUIT:
 		vm_stop(vm, VM_STOP_USER, 0, "quit from the console (Ctrl-A x)");
 		break;
@@ -141,6 +152,8 @@ static int boot_once(struct vm *vm, struct kvm *kvm, const struct vm_config *cfg
 	vm_join(vm);
 	if (!vm->restart)
 		console_restore(con);
+	if (vm->stats)
+		stats_report(stats_out, vm->stats, true);
 	report_end(vm);
 	status = vm->status;
 	*restart = vm->restart;
@@ -155,22 +168,35 @@ static int run_vm(struct kvm *kvm, const struct vm_config *cfg, const struct boo
 {
 	struct console con;
 	struct vm *vm = calloc(1, sizeof(*vm));
+	FILE *stats_out = stderr;
 	int sig_fd, status = EXIT_VM_FAILED;
 	bool restart = true;
 
+	if (cfg->stats_file) {
+		stats_out = fopen(cfg->stats_file, "we");
+		if (!stats_out) {
+			fprintf(stderr, "kvmlab: --stats: cannot write '%s': %s\n", cfg->stats_file,
+				strerror(errno));
+			free(vm);
+			return EXIT_VM_FAILED;
+		}
+	}
 	sig_fd = signals_setup();
 	if (!vm || sig_fd < 0 || console_init(&con) < 0) {
 		fprintf(stderr, "kvmlab: out of resources: %s\n", strerror(errno));
 		goto out;
 	}
 	while (restart)
-		status = boot_once(vm, kvm, cfg, kernel, initrd, disks, &con, sig_fd, &restart);
+		status = boot_once(vm, kvm, cfg, kernel, initrd, disks, &con, sig_fd, stats_out,
+				   &restart);
 	console_restore(&con);
 	console_destroy(&con);
 out:
 	free(vm);
 	if (sig_fd >= 0)
 		close(sig_fd);
+	if (stats_out != stderr)
+		fclose(stats_out);
 	return status;
 }
 

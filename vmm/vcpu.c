@@ -149,6 +149,8 @@ int vcpu_create(struct vm *vm, int id, char *err, size_t errlen)
 	const char *what;
 
 	*v = (struct vcpu){ .vm = vm, .id = id, .fd = -1 };
+	if (vm->stats)
+		v->stats = &vm->stats->vcpu[id].table;
 	what = "KVM_CREATE_VCPU";
 	v->fd = ioctl(vm->fd, KVM_CREATE_VCPU, id);
 	if (v->fd < 0)
@@ -364,7 +366,15 @@ static void *vcpu_thread(void *arg)
 				strerror(errno));
 			break;
 		}
-		handle_exit(v);
+		/* The one trace hook: around the dispatch of each exit (--stats). */
+		if (v->stats) {
+			uint64_t key = stats_exit_key(v->run), t0 = stats_now();
+
+			handle_exit(v);
+			stats_record(v->stats, key, stats_now() - t0);
+		} else {
+			handle_exit(v);
+		}
 	}
 	return NULL;
 }

@@ -150,6 +150,10 @@ int vm_create(struct vm *vm, struct kvm *kvm, const struct vm_config *cfg,
 			 kvm->max_vcpus < VM_MAX_VCPUS ? kvm->max_vcpus : VM_MAX_VCPUS);
 		return -1;
 	}
+	if (cfg->stats && !(vm->stats = stats_create(cfg->nr_cpus))) {
+		snprintf(err, errlen, "--stats: out of memory");
+		return -1;
+	}
 	if (kvm_setup(vm, err, errlen) < 0 || memory_setup(vm, err, errlen) < 0)
 		return -1;
 	if (devices_setup(vm, console) < 0) {
@@ -176,6 +180,13 @@ int vm_load(struct vm *vm, const struct boot_image *kernel, const struct boot_im
 int vm_start(struct vm *vm, char *err, size_t errlen)
 {
 	vcpu_kick_signal_init();
+	if (vm->stats) {
+		int fds[VM_MAX_VCPUS];
+
+		for (int i = 0; i < vm->nr_vcpus; i++)
+			fds[i] = vm->vcpu[i].fd;
+		stats_start(vm->stats, vm->kvm->fd, vm->fd, fds);
+	}
 	for (int i = 0; i < vm->nr_vcpus; i++) {
 		int r = vcpu_start(&vm->vcpu[i]);
 
@@ -256,5 +267,7 @@ void vm_destroy(struct vm *vm)
 	gmem_free(&vm->mem);
 	if (vm->stop_fd >= 0)
 		close(vm->stop_fd);
+	stats_destroy(vm->stats);
+	vm->stats = NULL;
 	pthread_mutex_destroy(&vm->stop_lock);
 }

@@ -19,6 +19,7 @@
 #include "vmm/irqchip.h"
 #include "vmm/kvm.h"
 #include "vmm/memory.h"
+#include "vmm/stats.h"
 
 #define VM_MAX_VCPUS 64
 
@@ -31,6 +32,7 @@ struct vcpu {
 	struct kvm_run *run;
 	pthread_t thread;
 	bool started;
+	struct stats_table *stats; /* --stats: this vCPU's exit table, else NULL */
 };
 
 /*
@@ -55,6 +57,7 @@ struct vm {
 	int nr_vcpus;
 	struct vcpu vcpu[VM_MAX_VCPUS];
 	struct boot_entry entry;
+	struct stats *stats; /* --stats, else NULL */
 
 	/* The end of the VM: written once, under lock, by vm_stop(). */
 	pthread_mutex_t stop_lock;
