@@ -43,7 +43,7 @@ $(BUILD)/user/%: guest/user/%.c $(USER_HDRS)
 
 .SECONDARY:
 .PHONY: all run check unit integration bench deps clean format fuzz
-all: $(KVMLAB) $(GUEST_BINS) $(BUILD)/bench/floor $(USER_PROGS)
+all: $(KVMLAB) $(GUEST_BINS) $(BUILD)/guest/kernel.elf $(BUILD)/bench/floor $(USER_PROGS)
 
 # --- host program ---------------------------------------------------------
 $(KVMLAB): $(BUILD)/vmm/main.o $(BUILD)/vmm/default_guest.o $(CORE_OBJS)
@@ -69,6 +69,29 @@ $(BUILD)/guest/tests/%.o: guest/tests/%.S
 
 $(BUILD)/guest/%.elf: $(BUILD)/guest/tests/%.o $(GUEST_LIB) guest/tests/guest.ld
 	ld $(GUEST_LDFLAGS) -o $@ $(GUEST_LIB) $<
+
+# --- teaching kernel (guest/kernel/, docs/kernel.md) --------------------------
+# x86_64, linked in the higher half (-mcmodel=kernel), loaded at 1 MiB through PVH.
+# No SSE in the kernel (-mgeneral-regs-only): traps need not save vector registers.
+KERNEL_CFLAGS := -m64 -ffreestanding -fno-pic -fno-pie -mcmodel=kernel -mno-red-zone \
+                 -mgeneral-regs-only -fno-stack-protector -fno-asynchronous-unwind-tables \
+                 -fno-tree-loop-distribute-patterns -nostdlib -O2 -g -Wall -Wextra -Werror \
+                 -MMD -MP
+KERNEL_LDFLAGS := -m elf_x86_64 --no-warn-rwx-segments -nostdlib -static -z max-page-size=4096 \
+                  -T guest/kernel/kernel.ld
+KERNEL_SRCS := $(wildcard guest/kernel/*.c guest/kernel/*.S)
+KERNEL_OBJS := $(patsubst guest/kernel/%,$(BUILD)/guest/kernel/%.o,$(basename $(KERNEL_SRCS)))
+
+$(BUILD)/guest/kernel/%.o: guest/kernel/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(KERNEL_CFLAGS) -c $< -o $@
+
+$(BUILD)/guest/kernel/%.o: guest/kernel/%.S
+	@mkdir -p $(dir $@)
+	$(CC) $(KERNEL_CFLAGS) -c $< -o $@
+
+$(BUILD)/guest/kernel.elf: $(KERNEL_OBJS) guest/kernel/kernel.ld
+	ld $(KERNEL_LDFLAGS) -o $@ $(KERNEL_OBJS)
 
 # --- benchmark floor: a bare KVM_RUN loop ------------------------------------
 $(BUILD)/bench/floor: bench/floor.c

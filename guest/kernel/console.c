@@ -1,0 +1,186 @@
+/*
+ * console.c - output on COM1, a 16550A UART, and kprintf.
+ *
+ * The UART is driven by polling: before each byte we wait until the
+ * transmitter holding register is empty (LSR bit 5). kvmlab's UART is always
+ * ready, a real one at 115200 baud takes ~87 us per byte.
+ */
+#include <stdarg.h>
+
+#include "kernel.h"
+#include "x86.h"
+
+#define COM1 0x3F8
+#define UART_THR 0 /* transmit holding register (write) */
+#define UART_IER 1 /* interrupt enable */
+#define UART_FCR 2 /* FIFO control */
+#define UART_LCR 3 /* line control: bit 7 = DLAB, the divisor latch */
+#define UART_MCR 4 /* modem control */
+#define UART_LSR 5 /* line status: bit 5 = THR empty */
+#define LSR_THRE 0x20
+
+void console_init(void)
+{
+	outb(COM1 + UART_IER, 0);    /* no interrupts (input comes later) */
+	outb(COM1 + UART_LCR, 0x80); /* DLAB on: ports 0/1 are the divisor */
+	outb(COM1 + 0, 1);           /* 115200 / 1 = 115200 baud */
+	outb(COM1 + 1, 0);
+	outb(COM1 + UART_LCR, 0x03); /* DLAB off, 8 data bits, no parity, 1 stop bit */
+	outb(COM1 + UART_FCR, 0x07); /* FIFOs on and cleared */
+	outb(COM1 + UART_MCR, 0x03); /* DTR, RTS */
+}
+
+static void uart_putc(char c)
+{
+	for (int i = 0; i < 100000 && !(inb(COM1 + UART_LSR) & LSR_THRE); i++)
+		;
+	outb(COM1 + UART_THR, (u8)c);
+}
+
+void console_putc(char c)
+{
+	if (c == '\n')
+		uart_putc('\r'); /* the terminal is raw: a newline needs its carriage return */
+	uart_putc(c);
+}
+
+/* One number in base 10 or 16, right-aligned in `width`, padded with `pad`. */
+static int print_num(u64 v, int base, bool neg, int width, char pad)
+{
+	char buf[24];
+	int n = 0, out = 0;
+
+	do {
+		buf[n++] = "0123456789abcdef"[v % base];
+		v /= base;
+	} while (v);
+	if (neg && pad == '0') { /* -0042, not 00-42 */
+		console_putc('-');
+		out++;
+		width--;
+		neg = false;
+	}
+	if (neg)
+		buf[n++] = '-';
+	for (; width > n; width--, out++)
+		console_putc(pad);
+	while (n)
+		console_putc(buf[--n]), out++;
+	return out;
+}
+
+/*
+ * A small printf: %d %i %u %x %p %s %c %%, with an optional '-' (left-align
+ * strings), '0' (zero padding), a width and the 'l' / 'll' size prefixes.
+ */
+static int vkprintf(const char *fmt, va_list ap)
+{
+	int out = 0;
+
+	for (; *fmt; fmt++) {
+		int width = 0, lng = 0;
+		bool left = false;
+		char pad = ' ';
+
+		if (*fmt != '%') {
+			console_putc(*fmt);
+			out++;
+			continue;
+		}
+		fmt++;
+		if (*fmt == '-')
+			left = true, fmt++;
+		if (*fmt == '0')
+			pad = '0', fmt++;
+		while (*fmt >= '0' && *fmt <= '9')
+			width = width * 10 + (*fmt++ - '0');
+		while (*fmt == 'l')
+			lng++, fmt++;
+		switch (*fmt) {
+		case 'd':
+		case 'i': {
+			i64 v = lng ? va_arg(ap, i64) : va_arg(ap, int);
+			out += print_num(v < 0 ? -(u64)v : (u64)v, 10, v < 0, width, pad);
+			break;
+		}
+		case 'u':
+			out += print_num(lng ? va_arg(ap, u64) : va_arg(ap, unsigned), 10, false, width, pad);
+			break;
+		case 'x':
+			out += print_num(lng ? va_arg(ap, u64) : va_arg(ap, unsigned), 16, false, width, pad);
+			break;
+		case 'p':
+			console_putc('0'), console_putc('x');
+			out += 2 + print_num((u64)va_arg(ap, void *), 16, false, 16, '0');
+			break;
+		case 'c':
+			console_putc((char)va_arg(ap, int));
+			out++;
+			break;
+		case 's': {
+			const char *s = va_arg(ap, const char *);
+			int len;
+
+			if (!s)
+				s = "(null)";
+			len = (int)strlen(s);
+			for (; !left && width > len; width--, out++)
+				console_putc(' ');
+			for (; *s; s++, out++)
+				console_putc(*s);
+			for (; left && width > len; width--, out++)
+				console_putc(' ');
+			break;
+		}
+		case '%':
+			console_putc('%');
+			out++;
+			break;
+		case '\0':
+			return out;
+		default: /* unknown: print it as written */
+			console_putc('%');
+			console_putc(*fmt);
+			out += 2;
+		}
+	}
+	return out;
+}
+
+int kprintf(const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vkprintf(fmt, ap);
+	va_end(ap);
+	return n;
+}
+
+/*
+ * Ending the VM. kvmlab's exit port 0x501 ends it with exactly our status.
+ * A VMM without that port ignores the write; QEMU-style isa-debug-exit (0xF4)
+ * then ends it with (status << 1) | 1, so a caller can tell which one worked.
+ */
+void kexit(int status)
+{
+	cli();
+	outb(0x501, (u8)status);
+	outb(0xF4, (u8)status);
+	for (;;)
+		__asm__ volatile("hlt");
+}
+
+void panic(const char *fmt, ...)
+{
+	va_list ap;
+
+	cli();
+	kprintf("panic: ");
+	va_start(ap, fmt);
+	vkprintf(fmt, ap);
+	va_end(ap);
+	kprintf("\n");
+	kexit(EXIT_PANIC);
+}
