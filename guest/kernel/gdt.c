@@ -36,6 +36,10 @@ static u64 gdt[8] = {
 	/* SEG_TSS: a 16-byte system descriptor, filled in below */
 };
 
+/* The stack the CPU switches to on an interrupt or exception from user mode:
+ * the top of the running process's kernel stack (the scheduler sets it). */
+void tss_set_rsp0(u64 rsp0) { tss.rsp[0] = rsp0; }
+
 void gdt_init(void)
 {
 	u64 base = (u64)&tss, limit = sizeof(tss) - 1;

@@ -79,6 +79,7 @@ extern bool cpu_has_nx, cpu_has_smep, cpu_has_smap;
 
 /* gdt.c */
 void gdt_init(void);
+void tss_set_rsp0(u64 rsp0);
 
 /* trap.c */
 struct trapframe {
@@ -89,6 +90,7 @@ struct trapframe {
 };
 void trap_init(void);
 void trap(struct trapframe *tf);
+void trapret(void); /* trapasm.S: pop a trapframe and iretq (a new process starts here) */
 #define T_TIMER 32
 #define T_SPURIOUS 255
 
@@ -104,5 +106,65 @@ extern u32 tick_ms;
 void lapic_init(void);
 void lapic_eoi(void);
 void lapic_timer_start(u32 ms);
+
+/* vm.c (user memory) */
+#define USER_TOP 0x0000800000000000ul /* the first address past the user half */
+void vm_free_user(pte_t *pml4);
+int vm_alloc_user(pte_t *pml4, u64 va, u64 size, u64 flags);
+int copyout(pte_t *pml4, u64 dst, const void *src, u64 n);
+int copyin(pte_t *pml4, void *dst, u64 src, u64 n);
+long copyinstr(pte_t *pml4, char *dst, u64 src, u64 max);
+
+/* proc.c */
+#define NPROC 16
+#define KSTACK_SIZE 16384
+enum procstate { UNUSED, EMBRYO, RUNNABLE, RUNNING, SLEEPING, ZOMBIE };
+struct proc {
+	int pid;
+	enum procstate state;
+	char name[32];
+	u8 *kstack;           /* KSTACK_SIZE bytes; its top is rsp0 and the syscall stack */
+	u64 ctx;              /* the saved kernel rsp while switched out (swtch) */
+	struct trapframe *tf; /* the user registers, at the top of kstack */
+	pte_t *pml4;          /* the address space (NULL: a kernel thread) */
+	struct proc *parent;
+	u64 fs_base;          /* the thread pointer (arch_prctl ARCH_SET_FS) */
+	u64 brk_start, brk;   /* the heap: [brk_start, brk) */
+	u64 mmap_next;        /* where the next anonymous mmap goes */
+	int exit_status;      /* what exit() said, or 128 + the signal that killed it */
+	int wait_status;      /* the same, as wait4 reports it */
+	u8 fpu[512] __attribute__((aligned(16))); /* x87/SSE registers (fxsave) */
+	struct {
+		u32 nr, count;
+	} nosys[16];          /* the unimplemented syscalls it made */
+};
+extern struct proc *curproc, *initproc;
+extern u64 syscall_rsp0;
+struct proc *proc_alloc(const char *name);
+void proc_kthread(struct proc *p, void (*fn)(void *), void *arg);
+void scheduler(void); /* returns when no process is left */
+void yield(void);
+void proc_exit(int status) __attribute__((noreturn));
+void proc_kill(int sig) __attribute__((noreturn));
+i64 proc_fork(void);
+int proc_count(void);
+i64 proc_wait4(i64 pid, u64 ustatus, u64 options, u64 urusage);
+int vm_copy_user(pte_t *dst, pte_t *src);
+int vm_cow_fault(pte_t *pml4, u64 va);
+void swtch(u64 *save_rsp, u64 new_rsp); /* swtch.S */
+
+/* syscall.c */
+#define T_SYSCALL 256 /* the "vector" of a trapframe built by syscall_entry */
+void syscall_init(void);
+void syscall_entry(void); /* swtch.S */
+void syscall(struct trapframe *tf);
+void syscall_report(struct proc *p);
+
+/* initrd.c */
+const u8 *initrd_find(const char *path, u64 *size);
+
+/* exec.c */
+int exec(struct proc *p, const char *path, int argc, char *const argv[], int envc,
+	 char *const envp[]);
 
 #endif

@@ -4,7 +4,8 @@
  *
  * Command line words: tick_ms=N (the timer tick, default 4), clock=pit
  * (calibrate the LAPIC timer against the PIT even under KVM), idle=poll, and
- * selftest=NAME[,NAME...] with NAME one of pages, heap, vm, ticks, pf.
+ * selftest=NAME[,NAME...] with NAME one of pages, heap, vm, ticks, procs, pf;
+ * init=PATH [ARGS]: the first program (default /bin/sh from the initramfs).
  */
 #include "kernel.h"
 #include "x86.h"
@@ -225,6 +226,107 @@ static bool selftest_ticks(void)
 	return true;
 }
 
+/* Three kernel threads that spin with interrupts on for 30 ticks each and
+ * note every time the CPU changed hands: the timer must preempt them (each
+ * runs more than once), and the scheduler returns when all have ended. */
+static volatile int last_runner = -1;
+static volatile u64 runs[3];
+
+static void spinner(void *arg)
+{
+	int me = (int)(u64)arg;
+	u64 end = ticks + 30;
+
+	sti();
+	while (ticks < end)
+		if (last_runner != me) {
+			last_runner = me;
+			runs[me]++;
+		}
+	cli();
+}
+
+static bool selftest_procs(void)
+{
+	u64 before = pmm_free_pages();
+	bool ok = true;
+
+	for (int i = 0; i < 3; i++) {
+		struct proc *p = proc_alloc("spinner");
+
+		if (!p)
+			return kprintf("selftest procs: no free proc slot\n"), false;
+		proc_kthread(p, spinner, (void *)(u64)i);
+	}
+	scheduler(); /* returns when the three have exited */
+	for (int i = 0; i < 3; i++)
+		ok &= runs[i] >= 2;
+	ok &= pmm_free_pages() == before;
+	kprintf("selftest procs: 3 kernel threads, round robin on the tick: ran %lu, %lu, %lu "
+		"slices: %s\n", runs[0], runs[1], runs[2], ok ? "ok" : "FAILED");
+	return ok;
+}
+
+/*
+ * The first user process. init=PATH on the command line names it (default
+ * /bin/sh); the words after it that are not key=value become its arguments,
+ * as on Linux. It runs until it exits, and its exit status is the VM's.
+ */
+#define EXIT_NO_INIT 4
+static char init_args[CMDLINE_MAX];
+
+static void start_init(void)
+{
+	char *argv[32];
+	int argc = 0, r;
+	const char *v = cmdline_get("init=");
+	char *d = init_args;
+	struct proc *p;
+
+	/* Copy the words: init's path first, then every later word without '='. */
+	for (const char *s = v ? v : "/bin/sh"; *s && *s != ' ';)
+		*d++ = *s++;
+	*d++ = 0;
+	argv[argc++] = init_args;
+	if (v) {
+		const char *s = v;
+
+		while (*s && *s != ' ')
+			s++;
+		while (*s && argc < 31) {
+			const char *w;
+			bool kv = false;
+
+			while (*s == ' ')
+				s++;
+			if (!*s)
+				break;
+			for (w = s; *s && *s != ' '; s++)
+				kv |= *s == '=';
+			if (kv)
+				continue;
+			argv[argc++] = d;
+			while (w < s)
+				*d++ = *w++;
+			*d++ = 0;
+		}
+	}
+	argv[argc] = NULL;
+	if (!(p = proc_alloc(argv[0])))
+		panic("no proc for init");
+	if ((r = exec(p, argv[0], argc, argv, 0, NULL)) < 0) {
+		kprintf("kernel: cannot run init %s: %s (error %d)%s; ending the VM with status %d\n",
+			argv[0], r == -2 ? "no such file in the initramfs" : "not a static ELF64 program",
+			-r, nmodules ? "" : " (no initramfs: kvmlab run --initrd FILE)", EXIT_NO_INIT);
+		kexit(EXIT_NO_INIT);
+	}
+	initproc = p;
+	p->state = RUNNABLE;
+	kprintf("kernel: starting init: %s (pid %d, %d args)\n", argv[0], p->pid, argc);
+	scheduler();
+	panic("the scheduler returned with init alive");
+}
+
 static void selftest_pf(void)
 {
 	volatile u64 *bad = (volatile u64 *)0xdead000;
@@ -243,6 +345,7 @@ void kmain(u64 start_info_pa)
 	console_init();
 	gdt_init();  /* our GDT and TSS (boot.S's GDT is in memory we unmap) */
 	trap_init(); /* from here on, a fault gives an oops, not a triple fault */
+	syscall_init();
 	read_start_info(start_info_pa);
 	kprintf("%s %s (x86_64, long mode, higher half at %p)\n", KERNEL_NAME, KERNEL_VERSION,
 		(void *)KERNEL_BASE);
@@ -273,8 +376,13 @@ void kmain(u64 start_info_pa)
 		ok &= selftest_vm();
 	if (cmdline_word("selftest=", "ticks"))
 		ok &= selftest_ticks();
+	if (cmdline_word("selftest=", "procs"))
+		ok &= selftest_procs();
 	if (cmdline_word("selftest=", "pf"))
 		selftest_pf();
+	/* Self-tests alone end the VM; otherwise (or with init= too) run init. */
+	if (ok && (!cmdline_get("selftest=") || cmdline_get("init=")))
+		start_init();
 
 	kprintf("kernel: %s, %lu ticks, ending the VM with status %d\n",
 		ok ? "self-tests passed" : "a self-test FAILED", ticks,

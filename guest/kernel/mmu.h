@@ -2,7 +2,7 @@
  * mmu.h - the kernel's address-space layout and x86_64 page-table bits.
  * Included from assembly too, so only #defines outside the C guard.
  *
- *   0x0000000000000000 - 0x00007FFFFFFFFFFF  user half (empty for now: processes later)
+ *   0x0000000000000000 - 0x00007FFFFFFFFFFF  user half: the running process (exec.c, syscall.c)
  *   0xFFFF800000000000 - ...                 direct map: virtual = physical + DIRECT_BASE
  *   0xFFFFFFFF80000000 - ...                 the kernel image: virtual = physical + KERNEL_BASE
  *
@@ -31,6 +31,7 @@
 #define PTE_D 0x040   /* dirty (set by the CPU) */
 #define PTE_PS 0x080  /* in a PDPT/PD entry: this entry maps a 1 GiB / 2 MiB page */
 #define PTE_G 0x100   /* global: kept in the TLB across CR3 loads */
+#define PTE_COW 0x200 /* ours (bits 9-11 are the OS's): copy-on-write, see vm_cow_fault */
 #define PTE_NX 0x8000000000000000 /* no execute (needs EFER.NXE) */
 
 /* Segment selectors of the GDT (gdt.c). The order of the user ones is what

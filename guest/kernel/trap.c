@@ -96,10 +96,32 @@ void trap(struct trapframe *tf)
 	case T_TIMER:
 		ticks++;
 		lapic_eoi();
+		/* Preemption: the running process's time slice (one tick) is
+		 * over; the scheduler picks the next one. */
+		if (curproc)
+			yield();
 		return;
 	case T_SPURIOUS: /* no EOI for a spurious interrupt */
 		return;
 	default:
+		/* A user write to a copy-on-write page: copy it, retry the write. */
+		if (tf->vector == 14 && (tf->cs & 3) && curproc && (tf->err & 3) == 3 &&
+		    vm_cow_fault(curproc->pml4, rcr2()) == 0)
+			return;
+		if ((tf->cs & 3) && curproc) {
+			/* A fault in user mode is the program's bug, not the
+			 * kernel's: report it and end the process (signals and
+			 * SIGSEGV come later; 139 = 128 + 11, a shell's way to
+			 * say "killed by SIGSEGV"). */
+			kprintf("kernel: pid %d (%s): %s (vector %lu) at rip 0x%lx, error 0x%lx",
+				curproc->pid, curproc->name,
+				tf->vector < 32 ? exc_names[tf->vector] : "interrupt", tf->vector,
+				tf->rip, tf->err);
+			if (tf->vector == 14)
+				kprintf(", address 0x%lx", rcr2());
+			kprintf(": killed\n");
+			proc_kill(11); /* SIGSEGV */
+		}
 		oops(tf);
 	}
 }

@@ -44,6 +44,10 @@ alltraps:
 	mov	%rsp, %rdi		/* trap(struct trapframe *) */
 	cld
 	call	trap
+/* Back to where the trap came from. A new process starts here too: its
+ * kernel stack holds a trapframe that "returns" to user mode (proc.c). */
+	.globl trapret
+trapret:
 	pop	%r15
 	pop	%r14
 	pop	%r13

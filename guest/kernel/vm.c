@@ -194,3 +194,203 @@ void vm_init(void)
 	lcr4(cr4);
 	lcr3(V2P(kernel_pml4));
 }
+
+/* --- user memory ----------------------------------------------------------
+ * A process's pages live in the user half of its own address space. The
+ * kernel never touches them through user addresses: it looks the address up
+ * in the process's page tables and copies through the direct map. So a bad
+ * user pointer (unmapped, kernel, read-only for a write) is found by the
+ * walk and becomes -EFAULT: it can never fault in the kernel, and with SMAP
+ * on, the kernel needs no stac/clac because it never reads a user page
+ * through a user mapping. */
+
+/* Free every frame mapped in the user half, then the tables, then the PML4. */
+void vm_free_user(pte_t *pml4)
+{
+	for (int i = 0; i < 256; i++) {
+		pte_t *pdpt;
+
+		if (!(pml4[i] & PTE_P))
+			continue;
+		pdpt = P2V(PTE_ADDR(pml4[i]));
+		for (int j = 0; j < 512; j++) {
+			pte_t *pd;
+
+			if (!(pdpt[j] & PTE_P))
+				continue;
+			pd = P2V(PTE_ADDR(pdpt[j]));
+			for (int k = 0; k < 512; k++) {
+				pte_t *pt;
+
+				if (!(pd[k] & PTE_P))
+					continue;
+				pt = P2V(PTE_ADDR(pd[k]));
+				for (int l = 0; l < 512; l++)
+					if (pt[l] & PTE_P)
+						kfree(P2V(PTE_ADDR(pt[l])));
+			}
+		}
+	}
+	vm_destroy(pml4);
+}
+
+/* Give [va, va+size) fresh zeroed pages (those not mapped yet). -1: out of memory. */
+int vm_alloc_user(pte_t *pml4, u64 va, u64 size, u64 flags)
+{
+	for (u64 a = PGROUNDDOWN(va); a < va + size; a += PAGE_SIZE) {
+		pte_t *e = vm_walk(pml4, a, true);
+		void *page;
+
+		if (!e)
+			return -1;
+		if (*e & PTE_P)
+			continue;
+		if (!(page = kzalloc()))
+			return -1;
+		*e = V2P(page) | flags | PTE_U | PTE_P;
+	}
+	return 0;
+}
+
+/* The kernel address of user address `va`, if the page is mapped for user
+ * mode (and writable, with `write`); NULL if not. */
+static u8 *user_addr(pte_t *pml4, u64 va, bool write)
+{
+	pte_t *e;
+
+	if (va >= USER_TOP)
+		return NULL;
+	e = vm_walk(pml4, va, false);
+	/* The kernel writing into a copy-on-write page (read() into a buffer
+	 * after fork...) must copy it first, exactly as a user write would. */
+	if (e && write && (*e & PTE_COW) && vm_cow_fault(pml4, va) < 0)
+		return NULL;
+	if (!e || !(*e & PTE_P) || !(*e & PTE_U) || (write && !(*e & PTE_W)))
+		return NULL;
+	return (u8 *)P2V(PTE_ADDR(*e)) + (va & (PAGE_SIZE - 1));
+}
+
+/* Copy n bytes to user address dst: 0, or -1 if any of it is not writable. */
+int copyout(pte_t *pml4, u64 dst, const void *src, u64 n)
+{
+	const u8 *s = src;
+
+	while (n) {
+		u64 chunk = PAGE_SIZE - (dst & (PAGE_SIZE - 1));
+		u8 *d = user_addr(pml4, dst, true);
+
+		if (!d)
+			return -1;
+		if (chunk > n)
+			chunk = n;
+		memcpy(d, s, chunk);
+		dst += chunk, s += chunk, n -= chunk;
+	}
+	return 0;
+}
+
+int copyin(pte_t *pml4, void *dst, u64 src, u64 n)
+{
+	u8 *d = dst;
+
+	while (n) {
+		u64 chunk = PAGE_SIZE - (src & (PAGE_SIZE - 1));
+		const u8 *s = user_addr(pml4, src, false);
+
+		if (!s)
+			return -1;
+		if (chunk > n)
+			chunk = n;
+		memcpy(d, s, chunk);
+		src += chunk, d += chunk, n -= chunk;
+	}
+	return 0;
+}
+
+/* A NUL-terminated string of at most max bytes (with the NUL): its length,
+ * or -1 (bad address, or too long). */
+long copyinstr(pte_t *pml4, char *dst, u64 src, u64 max)
+{
+	for (u64 i = 0; i < max; i++) {
+		const u8 *s = user_addr(pml4, src + i, false);
+
+		if (!s)
+			return -1;
+		if (!(dst[i] = (char)*s))
+			return (long)i;
+	}
+	return -1;
+}
+
+/*
+ * fork's copy, copy-on-write: the child gets the same frames as the parent,
+ * each frame one reference more. Writable pages become read-only in both
+ * and are marked PTE_COW (a bit the CPU leaves to the OS); the first write
+ * to one, by either process, faults, and vm_cow_fault() gives the writer a
+ * copy of its own (or, if it is the last user of the frame, just the right
+ * to write again). So fork copies page tables, not memory. -1: out of memory.
+ */
+int vm_copy_user(pte_t *dst, pte_t *src)
+{
+	for (u64 i = 0; i < 256; i++) {
+		pte_t *pdpt;
+
+		if (!(src[i] & PTE_P))
+			continue;
+		pdpt = P2V(PTE_ADDR(src[i]));
+		for (u64 j = 0; j < 512; j++) {
+			pte_t *pd;
+
+			if (!(pdpt[j] & PTE_P))
+				continue;
+			pd = P2V(PTE_ADDR(pdpt[j]));
+			for (u64 k = 0; k < 512; k++) {
+				pte_t *pt;
+
+				if (!(pd[k] & PTE_P))
+					continue;
+				pt = P2V(PTE_ADDR(pd[k]));
+				for (u64 l = 0; l < 512; l++) {
+					u64 va = (i << 39) | (j << 30) | (k << 21) | (l << 12);
+					pte_t *e;
+
+					if (!(pt[l] & PTE_P))
+						continue;
+					if (!(e = vm_walk(dst, va, true)))
+						return -1;
+					if (pt[l] & PTE_W)
+						pt[l] = (pt[l] & ~(u64)PTE_W) | PTE_COW;
+					page_ref_inc(PTE_ADDR(pt[l]));
+					*e = pt[l] & ~(u64)(PTE_A | PTE_D);
+				}
+			}
+		}
+	}
+	lcr3(rcr3()); /* the parent's pages lost their write right: flush its TLB */
+	return 0;
+}
+
+/* A write to a copy-on-write page at `va`: 0 if the writer now has a page
+ * it may write, -1 if va is no COW page (a real fault) or memory is out. */
+int vm_cow_fault(pte_t *pml4, u64 va)
+{
+	pte_t *e = va < USER_TOP ? vm_walk(pml4, va, false) : NULL;
+	u64 pa;
+	void *copy;
+
+	if (!e || (*e & (PTE_P | PTE_U | PTE_COW)) != (PTE_P | PTE_U | PTE_COW))
+		return -1;
+	pa = PTE_ADDR(*e);
+	if (page_ref(pa) == 1) {
+		/* The others have copied or gone: the frame is ours alone. */
+		*e = (*e & ~(u64)PTE_COW) | PTE_W;
+	} else {
+		if (!(copy = kalloc()))
+			return -1;
+		memcpy(copy, P2V(pa), PAGE_SIZE);
+		*e = V2P(copy) | (*e & 0xFFF0000000000FFFul & ~(u64)PTE_COW) | PTE_W;
+		kfree(P2V(pa)); /* our reference to the shared frame */
+	}
+	invlpg(PGROUNDDOWN(va));
+	return 0;
+}

@@ -51,6 +51,13 @@ static inline u64 rcr3(void)
 	return v;
 }
 static inline void lcr3(u64 v) { __asm__ volatile("mov %0, %%cr3" : : "r"(v) : "memory"); }
+static inline u64 rcr0(void)
+{
+	u64 v;
+	__asm__ volatile("mov %%cr0, %0" : "=r"(v));
+	return v;
+}
+static inline void lcr0(u64 v) { __asm__ volatile("mov %0, %%cr0" : : "r"(v) : "memory"); }
 static inline u64 rcr4(void)
 {
 	u64 v;
@@ -69,7 +76,11 @@ static inline void sti_hlt(void) { __asm__ volatile("sti; hlt" ::: "memory"); }
 #define EFER_NXE (1u << 11)
 #define MSR_APIC_BASE 0x1B
 
+#define CR0_MP (1u << 1)
+#define CR0_EM (1u << 2)
 #define CR4_PGE (1u << 7)
+#define CR4_OSFXSR (1u << 9)
+#define CR4_OSXMMEXCPT (1u << 10)
 #define CR4_SMEP (1u << 20)
 #define CR4_SMAP (1u << 21)
 

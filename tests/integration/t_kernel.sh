@@ -63,6 +63,13 @@ expect_status 0
 expect_out "(by pit), tick 4 ms"
 expect_out "selftest ticks: 25 ticks of 4 ms in "
 
+# Processes: three kernel threads spinning with interrupts on are preempted by
+# the tick and take turns (round robin); the scheduler returns when all end.
+kv run "$KERNEL" --cmdline "selftest=procs"
+expect_status 0
+expect_out "selftest procs: 3 kernel threads, round robin on the tick: ran "
+expect_out "slices: ok"
+
 # A page fault in the kernel: the oops names the vector and the address, and
 # the VM ends with status 2 (through port 0x501: not (2 << 1) | 1).
 kv run "$KERNEL" --cmdline "selftest=pf"

@@ -1,0 +1,274 @@
+/*
+ * proc.c - processes and the scheduler (one CPU).
+ *
+ * A process is a struct proc: an address space (its page tables), a kernel
+ * stack, and the kernel stack pointer saved when it is not running. Every
+ * process runs its kernel part on its own kernel stack: a system call or an
+ * interrupt from user mode lands there (TSS rsp0, syscall_rsp0), and the
+ * user's registers sit at its top as a struct trapframe.
+ *
+ * Switching processes is switching kernel stacks. The scheduler runs on the
+ * boot stack (kmain's): it picks a RUNNABLE process, loads its address space
+ * (CR3) and kernel stack top (rsp0), and swtch()es to it. The process runs
+ * until it gives the CPU back by swtch()ing to the scheduler: in yield() (the
+ * timer tick: preemption, or sched_yield) or for good in proc_exit().
+ *
+ * The kernel itself is not preemptible: it runs with interrupts off (an
+ * interrupt gate and the syscall FMASK clear IF) and a tick can only stop
+ * user code, or a kernel thread that turned interrupts on for that purpose.
+ */
+#include "kernel.h"
+#include "x86.h"
+
+#define MSR_FS_BASE 0xC0000100
+
+static struct proc procs[NPROC];
+static u8 kstacks[NPROC][KSTACK_SIZE] __attribute__((aligned(16)));
+static int next_pid = 1;
+static u64 scheduler_ctx; /* the scheduler's saved stack pointer */
+struct proc *curproc;     /* the running process, NULL in the scheduler */
+struct proc *initproc;    /* the first user process: its end is the VM's */
+u64 syscall_rsp0;         /* the running process's kernel stack top (swtch.S) */
+
+/* A free slot, its kernel stack laid out for a first run; EMBRYO until the
+ * caller has given it something to run and made it RUNNABLE. */
+struct proc *proc_alloc(const char *name)
+{
+	struct proc *p = NULL;
+	u64 *sp;
+	size_t i;
+
+	for (int k = 0; k < NPROC; k++)
+		if (procs[k].state == UNUSED) {
+			p = &procs[k];
+			memset(p, 0, sizeof(*p));
+			p->kstack = kstacks[k];
+			break;
+		}
+	if (!p)
+		return NULL;
+	p->pid = next_pid++;
+	p->state = EMBRYO;
+	for (i = 0; i + 1 < sizeof(p->name) && name[i]; i++)
+		p->name[i] = name[i];
+	p->name[i] = 0;
+	/* The top of the kernel stack: the user registers; below them what
+	 * swtch pops: six callee-saved registers and a return address. The
+	 * first swtch to the process "returns" into trapret, which iretqs to
+	 * the trapframe: user mode, at the entry point exec() put there. */
+	p->tf = (struct trapframe *)(p->kstack + KSTACK_SIZE) - 1;
+	memset(p->tf, 0, sizeof(*p->tf));
+	p->tf->cs = SEG_UCODE | 3;
+	p->tf->ss = SEG_UDATA | 3;
+	p->tf->rflags = 0x202; /* IF on: the timer may preempt it */
+	sp = (u64 *)p->tf;
+	*--sp = (u64)trapret;
+	for (int k = 0; k < 6; k++)
+		*--sp = 0;
+	p->ctx = (u64)sp;
+	/* The x87/SSE state of a fresh process: what fninit and a reset MXCSR give. */
+	*(u16 *)&p->fpu[0] = 0x037F; /* FCW: all exceptions masked, 64-bit precision */
+	*(u32 *)&p->fpu[24] = 0x1F80; /* MXCSR: all SSE exceptions masked */
+	return p;
+}
+
+/* A kernel thread: runs fn(arg) in ring 0 on its own stack, then exits. */
+static void kthread_start(void)
+{
+	struct trapframe *tf = curproc->tf;
+
+	((void (*)(void *))tf->rbx)((void *)tf->r12);
+	proc_exit(0);
+}
+
+void proc_kthread(struct proc *p, void (*fn)(void *), void *arg)
+{
+	u64 *sp = (u64 *)p->ctx;
+
+	p->tf->rbx = (u64)fn; /* no user registers: the trapframe carries fn, arg */
+	p->tf->r12 = (u64)arg;
+	sp[6] = (u64)kthread_start; /* the return address swtch will use */
+	p->state = RUNNABLE;
+}
+
+/*
+ * Round robin: scan the table from after the last process that ran, run the
+ * first RUNNABLE one. Nothing runnable: sleep until an interrupt (the
+ * interrupt may have made something runnable, later: sleeping processes).
+ * No process left at all: return to kmain.
+ */
+void scheduler(void)
+{
+	int last = NPROC - 1;
+
+	for (;;) {
+		bool alive = false, ran = false;
+
+		cli(); /* the kernel runs with interrupts off (see the top) */
+		for (int n = 1; n <= NPROC; n++) {
+			struct proc *p = &procs[(last + n) % NPROC];
+
+			if (p->state != UNUSED && p->state != ZOMBIE && p->state != EMBRYO)
+				alive = true;
+			if (p->state != RUNNABLE)
+				continue;
+			last = (int)(p - procs);
+			p->state = RUNNING;
+			curproc = p;
+			syscall_rsp0 = (u64)p->kstack + KSTACK_SIZE;
+			tss_set_rsp0(syscall_rsp0);
+			lcr3(V2P(p->pml4 ? p->pml4 : kernel_pml4));
+			wrmsr(MSR_FS_BASE, p->fs_base);
+			/* The kernel never touches x87/SSE registers, so they can be
+			 * switched here, around the kernel's own switch. */
+			__asm__ volatile("fxrstor64 %0" : : "m"(p->fpu));
+			swtch(&scheduler_ctx, p->ctx);
+			__asm__ volatile("fxsave64 %0" : "=m"(p->fpu));
+			/* Back here when it yields or exits. */
+			curproc = NULL;
+			lcr3(V2P(kernel_pml4));
+			if (p->state == ZOMBIE) {
+				/* Its address space can go now that we are on the
+				 * scheduler's stack and kernel_pml4; the slot stays (a
+				 * zombie) until the parent's wait4 collects the status,
+				 * unless there is no parent to do it (kernel threads). */
+				if (p->pml4) {
+					vm_free_user(p->pml4);
+					p->pml4 = NULL;
+				}
+				if (!p->parent)
+					p->state = UNUSED;
+			}
+			ran = true;
+			break;
+		}
+		if (!alive)
+			return;
+		if (!ran)
+			sti_hlt(); /* wait for an interrupt, then look again */
+	}
+}
+
+/* Give the CPU back to the scheduler; we continue when it picks us again. */
+void yield(void)
+{
+	struct proc *p = curproc;
+
+	p->state = RUNNABLE;
+	p->fs_base = rdmsr(MSR_FS_BASE);
+	swtch(&p->ctx, scheduler_ctx);
+}
+
+static void do_exit(int status, int wait_status) __attribute__((noreturn));
+
+/* The end of a process. init (pid 1): when it ends, the VM ends, and kvmlab
+ * exits with init's exit status (port 0x501, see kexit). Any other process
+ * becomes a zombie, its children go to init, and its parent is woken if it
+ * waits in wait4. */
+void proc_exit(int status) { do_exit(status & 0xFF, (status & 0xFF) << 8); }
+
+/* Killed by a signal (for now only the kernel sends them: SIGSEGV on a fault).
+ * A shell reports that as status 128 + sig; wait4 as the signal number. */
+void proc_kill(int sig) { do_exit(128 + sig, sig); }
+
+static void do_exit(int status, int wait_status)
+{
+	struct proc *p = curproc;
+
+	cli();
+	p->exit_status = status;
+	p->wait_status = wait_status;
+	syscall_report(p);
+	if (p == initproc) {
+		kprintf("kernel: init (%s) exited with status %d, ending the VM\n", p->name,
+			status & 0xFF);
+		kexit(status & 0xFF);
+	}
+	for (int k = 0; k < NPROC; k++)
+		if (procs[k].parent == p && procs[k].state != UNUSED)
+			procs[k].parent = initproc; /* orphans: init adopts them */
+	if (p->parent && p->parent->state == SLEEPING)
+		p->parent->state = RUNNABLE; /* it may be in wait4: let it look */
+	p->state = ZOMBIE;
+	swtch(&p->ctx, scheduler_ctx);
+	panic("a zombie ran");
+}
+
+/*
+ * fork: a copy of the calling process. Same memory (shared copy-on-write,
+ * vm_copy_user), same registers, except that in the child the syscall returns 0:
+ * its trapframe is the parent's with rax = 0, and its first swtch "returns"
+ * through trapret to user mode right after the `syscall` instruction.
+ */
+i64 proc_fork(void)
+{
+	struct proc *p = curproc, *np = proc_alloc(p->name);
+
+	if (!np)
+		return -11; /* -EAGAIN */
+	if (!(np->pml4 = vm_create()) || vm_copy_user(np->pml4, p->pml4) < 0) {
+		if (np->pml4)
+			vm_free_user(np->pml4);
+		np->state = UNUSED;
+		return -12; /* -ENOMEM */
+	}
+	*np->tf = *p->tf;
+	np->tf->rax = 0;
+	np->parent = p;
+	np->fs_base = p->fs_base;
+	np->brk_start = p->brk_start;
+	np->brk = p->brk;
+	np->mmap_next = p->mmap_next;
+	__asm__ volatile("fxsave64 %0" : "=m"(np->fpu)); /* ours, live in the CPU */
+	np->state = RUNNABLE;
+	return np->pid;
+}
+
+/*
+ * wait4(pid, &status, options, &rusage): collect an ended child (pid -1: any
+ * child). None ended yet: sleep until one does (or return 0 with WNOHANG).
+ * No such child at all: -ECHILD.
+ */
+i64 proc_wait4(i64 pid, u64 ustatus, u64 options, u64 urusage)
+{
+	struct proc *p = curproc;
+
+	for (;;) {
+		bool have = false;
+
+		for (int k = 0; k < NPROC; k++) {
+			struct proc *c = &procs[k];
+			int cpid;
+
+			if (c->parent != p || c->state == UNUSED || (pid > 0 && c->pid != pid))
+				continue;
+			have = true;
+			if (c->state != ZOMBIE)
+				continue;
+			if (ustatus && copyout(p->pml4, ustatus, &c->wait_status, 4) < 0)
+				return -14; /* -EFAULT */
+			if (urusage && copyout(p->pml4, urusage, (u8[144]){ 0 }, 144) < 0)
+				return -14; /* (rusage: accounting comes later) */
+			cpid = c->pid;
+			c->state = UNUSED;
+			return cpid;
+		}
+		if (!have)
+			return -10; /* -ECHILD */
+		if (options & 1) /* WNOHANG */
+			return 0;
+		p->state = SLEEPING;
+		p->fs_base = rdmsr(MSR_FS_BASE);
+		swtch(&p->ctx, scheduler_ctx);
+	}
+}
+
+/* How many processes exist (zombies too). */
+int proc_count(void)
+{
+	int n = 0;
+
+	for (int k = 0; k < NPROC; k++)
+		n += procs[k].state != UNUSED;
+	return n;
+}
