@@ -27,6 +27,9 @@ GUEST_BINS := $(patsubst guest/tests/%.c,$(BUILD)/guest/%.elf,\
               $(filter-out guest/tests/lib.c,$(wildcard guest/tests/*.c)))
 
 KVMLAB := $(BUILD)/kvmlab
+# The firmware image (firmware/) and the object that builds it into kvmlab.
+FW_BIN  := $(BUILD)/firmware/fw.bin
+FW_BLOB := $(BUILD)/firmware/blob.o
 
 # --- experiment programs (guest/user/, docs/experiments.md) ------------------------
 # The book's experiments as static Linux x86_64 binaries: they run on the host Linux and, unchanged, on
@@ -46,7 +49,7 @@ $(BUILD)/user/%: guest/user/%.c $(USER_HDRS)
 all: $(KVMLAB) $(GUEST_BINS) $(BUILD)/guest/kernel.elf $(BUILD)/bench/floor $(USER_PROGS)
 
 # --- host program ---------------------------------------------------------
-$(KVMLAB): $(BUILD)/vmm/main.o $(BUILD)/vmm/default_guest.o $(CORE_OBJS)
+$(KVMLAB): $(BUILD)/vmm/main.o $(BUILD)/vmm/default_guest.o $(FW_BLOB) $(CORE_OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(XML_LIBS)
 
 $(BUILD)/%.o: %.c
@@ -57,6 +60,21 @@ $(BUILD)/%.o: %.c
 $(BUILD)/vmm/default_guest.o: vmm/default_guest.S $(BUILD)/guest/demo.elf
 	@mkdir -p $(dir $@)
 	$(CC) -c -DDEFAULT_GUEST='"$(BUILD)/guest/demo.elf"' $< -o $@
+
+# --- firmware (firmware/, docs/boot.md "Firmware boot") -----------------------
+# From the reset vector to the kernel's entry (PVH or bzImage): one 4 KiB ROM image,
+# position-dependent without a linker (fw.S computes its addresses), built into
+# kvmlab (and the unit tests, which link vmm/firmware.c) for --firmware.
+$(BUILD)/firmware/fw.o: firmware/fw.S devices/fw_port.h
+	@mkdir -p $(dir $@)
+	$(CC) -m32 -I. -c $< -o $@
+
+$(FW_BIN): $(BUILD)/firmware/fw.o
+	objcopy -O binary -j .text $< $@
+	@test "$$(stat -c %s $@)" -eq 4096 || { echo "$@: not 4096 bytes"; rm -f $@; exit 1; }
+
+$(FW_BLOB): firmware/blob.S $(FW_BIN)
+	$(CC) -c -DFIRMWARE_BIN='"$(FW_BIN)"' $< -o $@
 
 # --- guests ----------------------------------------------------------------
 $(BUILD)/guest/tests/%.o: guest/tests/%.c guest/tests/lib.h
@@ -101,7 +119,7 @@ $(BUILD)/bench/floor: bench/floor.c
 # --- tests -------------------------------------------------------------------
 # SRCDIR: where the unit tests find their fixture files (tests/xml/).
 $(BUILD)/tests/unit/%.o: CFLAGS += -Wno-missing-field-initializers -DKVMLAB_SRCDIR='"$(CURDIR)"'
-$(BUILD)/unit_tests: $(UNIT_OBJS) $(CORE_OBJS)
+$(BUILD)/unit_tests: $(UNIT_OBJS) $(CORE_OBJS) $(FW_BLOB)
 	$(CC) $(LDFLAGS) -o $@ $^ -lcriterion $(XML_LIBS)
 
 # --- fuzzing (clang's libFuzzer with ASan and UBSan) ---------------------------
@@ -154,6 +172,7 @@ run: deps all
 
 bench: deps all
 	bench/exit-cost.sh
+	bench/trace-cost.sh
 	bench/boot-time.sh
 	bench/disk.sh
 

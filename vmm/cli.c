@@ -39,6 +39,10 @@ void cli_usage(FILE *f)
 	      "                       argument whose first character (after blanks) is '<' is\n"
 	      "                       such a file too. See docs/xml.md for what is supported.\n"
 	      "      --print-xml      print the VM as libvirt domain XML and exit\n"
+	      "      --firmware       start the guest where a PC starts, at the reset vector in\n"
+	      "                       real mode, in kvmlab's firmware, which switches to\n"
+	      "                       protected (PVH) or long mode (bzImage) and enters the\n"
+	      "                       kernel (default: direct boot; docs/boot.md)\n"
 	      "  -d, --debug          report unclaimed port and MMIO accesses on stderr, and\n"
 	      "                       each vCPU's registers when kvmlab is stopped from outside\n"
 	      "      --stats[=FILE]   when the VM ends, and on SIGUSR1 while it runs, print a\n"
@@ -46,6 +50,11 @@ void cli_usage(FILE *f)
 	      "                       and MMIO address: samples, time) per vCPU and in all,\n"
 	      "                       and KVM's own counters over the run (docs/tracing.md);\n"
 	      "                       to stderr, or appended to FILE (truncated at start)\n"
+	      "      --trace FILE     record every exit kvmlab handles (time, vCPU, port or\n"
+	      "                       address, value, handling time) and the guest's markers\n"
+	      "                       (port 0x510) into FILE as Trace Event JSON: open it in\n"
+	      "                       ui.perfetto.dev or chrome://tracing (docs/tracing.md).\n"
+	      "                       With --stats, the markers split its tables by phase\n"
 	      "  -h, --help           this text\n"
 	      "  -V, --version        print the version\n"
 	      "\n"
@@ -119,7 +128,8 @@ static int parse_cpus(const char *s, int *out)
 	return 0;
 }
 
-enum { OPT_XML = 0x100, OPT_PRINT_XML, OPT_DISK, OPT_STATS };
+enum { OPT_XML = 0x100, OPT_PRINT_XML, OPT_DISK, OPT_STATS, OPT_TRACE };
+enum { OPT_FIRMWARE = 0x180 };
 
 static const struct option run_opts[] = {
 	{ "kernel", required_argument, NULL, 'k' },
@@ -132,6 +142,8 @@ static const struct option run_opts[] = {
 	{ "print-xml", no_argument, NULL, OPT_PRINT_XML },
 	{ "disk", required_argument, NULL, OPT_DISK },
 	{ "stats", optional_argument, NULL, OPT_STATS },
+	{ "firmware", no_argument, NULL, OPT_FIRMWARE },
+	{ "trace", required_argument, NULL, OPT_TRACE },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 },
@@ -173,11 +185,17 @@ static int parse_run(int argc, char **argv, struct cli *out, char *err, size_t e
 		case 'i': c->initrd = optarg; out->set |= CLI_SET_INITRD; break;
 		case 'd': c->debug = true; break;
 		case OPT_PRINT_XML: out->print_xml = true; break;
+		case OPT_FIRMWARE: c->firmware = true; break;
 		case OPT_STATS:
 			if (optarg && !*optarg)
 				return fail(err, errlen, "--stats=: no file name");
 			c->stats = true;
 			c->stats_file = optarg;
+			break;
+		case OPT_TRACE:
+			if (!*optarg)
+				return fail(err, errlen, "--trace: no file name");
+			c->trace_file = optarg;
 			break;
 		case OPT_DISK:
 			if (out->nr_disks == CONFIG_MAX_DISKS)
@@ -330,6 +348,8 @@ int cli_config(const struct cli *cli, struct vm_config *out, char *err, size_t e
 		out->nr_cpus = c->nr_cpus;
 	out->debug = c->debug;
 	out->stats = c->stats;
+	out->firmware = c->firmware;
 	out->stats_file = c->stats_file;
+	out->trace_file = c->trace_file;
 	return 0;
 }

@@ -43,6 +43,8 @@ struct vm_config {
 	bool debug;
 	bool stats;		/* --stats: exit accounting and KVM's counters */
 	const char *stats_file; /* --stats=FILE: where they go (NULL: stderr) */
+	const char *trace_file; /* --trace FILE: every exit as Trace Event JSON (NULL: none) */
+	bool firmware;		/* --firmware: start at the reset vector in kvmlab's firmware */
 	enum vm_action on_poweroff, on_reboot, on_crash;
 	enum config_console console;
 	struct config_disk *disks;

@@ -118,7 +118,7 @@ static void report_end(struct vm *vm)
 static int boot_once(struct vm *vm, struct kvm *kvm, const struct vm_config *cfg,
 		     const struct boot_image *kernel, const struct boot_image *initrd,
 		     const struct vm_disks *disks, struct console *con, int sig_fd, FILE *stats_out,
-		     bool *restart)
+		     struct trace *trace, bool *restart)
 {
 	struct serial_backend be = console_backend(con);
 	enum console_end end;
@@ -132,6 +132,7 @@ static int boot_once(struct vm *vm, struct kvm *kvm, const struct vm_config *cfg
 		goto out;
 	}
 	console_raw(con);
+	vm->trace = trace; /* each vCPU thread takes its ring when it starts */
 	if (vm_start(vm, err, sizeof(err)) < 0)
 		fprintf(stderr, "kvmlab: %s\n", err);
 	while ((end = console_loop(con, &vm->com1, vm->stop_fd, sig_fd, &signo)) == CONSOLE_REPORT)
@@ -169,6 +170,8 @@ static int run_vm(struct kvm *kvm, const struct vm_config *cfg, const struct boo
 	struct console con;
 	struct vm *vm = calloc(1, sizeof(*vm));
 	FILE *stats_out = stderr;
+	struct trace *trace = NULL;
+	char err[512];
 	int sig_fd, status = EXIT_VM_FAILED;
 	bool restart = true;
 
@@ -186,11 +189,21 @@ static int run_vm(struct kvm *kvm, const struct vm_config *cfg, const struct boo
 		fprintf(stderr, "kvmlab: out of resources: %s\n", strerror(errno));
 		goto out;
 	}
+	/* After signals_setup(): the writer thread must not take main's signals. */
+	if (cfg->trace_file &&
+	    !(trace = trace_open(cfg->trace_file, cfg->nr_cpus, 0, cfg->name, err, sizeof(err)))) {
+		fprintf(stderr, "kvmlab: %s\n", err);
+		console_destroy(&con);
+		goto out;
+	}
 	while (restart)
 		status = boot_once(vm, kvm, cfg, kernel, initrd, disks, &con, sig_fd, stats_out,
-				   &restart);
+				   trace, &restart);
 	console_restore(&con);
 	console_destroy(&con);
+	/* The vCPU threads are joined: the file is ended, valid JSON, however the VM ended. */
+	if (trace_close(trace) < 0 && !status)
+		status = EXIT_VM_FAILED;
 out:
 	free(vm);
 	if (sig_fd >= 0)

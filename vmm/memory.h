@@ -23,6 +23,9 @@ struct guest_mem {
 	struct gmem_region region[GMEM_MAX_REGIONS];
 	int nr_regions;
 	uint64_t ram_size; /* total bytes of RAM, all regions */
+	/* A firmware ROM (--firmware), not RAM and not reachable through
+	 * gmem_ptr(): only so the memory map can call it reserved. 0: none. */
+	uint64_t rom_gpa, rom_size;
 };
 
 /* The x86 layout we give the guest (docs/memory-map.md). */

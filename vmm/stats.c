@@ -150,6 +150,72 @@ void stats_record(struct stats_table *t, uint64_t key, uint64_t ns)
 	}
 }
 
+/* --- phases -------------------------------------------------------------------------- */
+
+_Thread_local struct stats_vcpu *stats_self;
+
+void stats_record_vcpu(struct stats_vcpu *sv, uint64_t key, uint64_t ns)
+{
+	stats_record(&sv->table, key, ns);
+	if (sv->cur)
+		stats_record(&sv->cur->table, key, ns);
+}
+
+/* d = e, field by field; the owner copying its own table (no other writer). */
+static void entry_copy(struct stats_entry *d, const struct stats_entry *e)
+{
+#define COPY(field) \
+	atomic_store_explicit(&d->field, atomic_load_explicit(&e->field, RELAXED), RELAXED)
+	COPY(samples);
+	COPY(total_ns);
+	COPY(min_ns);
+	COPY(max_ns);
+	COPY(key);
+#undef COPY
+}
+
+/* Phase i (the owner's next free one) named label, a copy of from (or empty); then published. */
+static struct stats_phase *new_phase(struct stats_vcpu *sv, int i, const char *label,
+				     const struct stats_table *from)
+{
+	struct stats_phase *p = &sv->phase[i];
+
+	snprintf(p->label, sizeof(p->label), "%s", label);
+	stats_table_init(&p->table);
+	if (from) {
+		for (int k = 0; k < STATS_SLOTS; k++)
+			entry_copy(&p->table.slot[k], &from->slot[k]);
+		entry_copy(&p->table.other, &from->other);
+		p->table.used = from->used;
+	}
+	atomic_store_explicit(&sv->nr_phases, i + 1, memory_order_release);
+	return p;
+}
+
+void stats_phase_begin(struct stats_vcpu *sv, const char *label)
+{
+	int n = atomic_load_explicit(&sv->nr_phases, RELAXED);
+
+	if (!sv->phase) {
+		sv->phase = calloc(STATS_MAX_PHASES, sizeof(*sv->phase));
+		if (!sv->phase)
+			return; /* the run's table goes on; phases are a view of it */
+		new_phase(sv, 0, "(before the first marker)", &sv->table);
+		n = 1;
+	}
+	for (int i = 0; i < n; i++) {
+		if (!strncmp(sv->phase[i].label, label, STATS_LABEL_MAX - 1)) {
+			sv->cur = &sv->phase[i];
+			return;
+		}
+	}
+	if (n == STATS_MAX_PHASES) { /* "(more phases)" is the last one */
+		sv->cur = &sv->phase[n - 1];
+		return;
+	}
+	sv->cur = new_phase(sv, n, n == STATS_MAX_PHASES - 1 ? "(more phases)" : label, NULL);
+}
+
 /* --- reports ---------------------------------------------------------------------- */
 
 static bool read_entry(const struct stats_entry *e, struct stats_row *r)
@@ -620,6 +686,62 @@ out:
 	free(sum);
 }
 
+/* All vCPUs' exits per phase, phases in the order vCPU 0 (then 1, ...) first marked them. */
+static void report_phases(FILE *f, struct stats *s)
+{
+	struct stats_row *sum = calloc(STATS_MAX_ROWS, sizeof(*sum));
+	struct stats_row *rows = calloc(STATS_MAX_ROWS, sizeof(*rows));
+	bool any = false;
+	char title[STATS_LABEL_MAX + 32];
+
+	if (!sum || !rows)
+		goto out;
+	for (int c = 0; c < s->nr_vcpus; c++) {
+		int n = atomic_load_explicit(&s->vcpu[c].nr_phases, memory_order_acquire);
+
+		for (int p = 0; p < n; p++) {
+			const char *label = s->vcpu[c].phase[p].label;
+			int nsum = 0;
+			bool seen = false;
+
+			/* Merged at its first appearance; skipped where it appears again. */
+			for (int c2 = 0; c2 <= c && !seen; c2++) {
+				int n2 = atomic_load_explicit(&s->vcpu[c2].nr_phases,
+							      memory_order_acquire);
+
+				for (int p2 = 0; p2 < (c2 == c ? p : n2); p2++)
+					if (!strcmp(s->vcpu[c2].phase[p2].label, label))
+						seen = true;
+			}
+			if (seen)
+				continue;
+			for (int c2 = c; c2 < s->nr_vcpus; c2++) {
+				int n2 = atomic_load_explicit(&s->vcpu[c2].nr_phases,
+							      memory_order_acquire);
+
+				for (int p2 = 0; p2 < n2; p2++) {
+					if (strcmp(s->vcpu[c2].phase[p2].label, label))
+						continue;
+					nsum = stats_merge(sum, nsum, STATS_MAX_ROWS, rows,
+							   stats_snapshot(&s->vcpu[c2].phase[p2].table,
+									  rows));
+				}
+			}
+			if (!any)
+				fprintf(f, "By phase (the guest's markers on port 0x510), all vCPUs:\n");
+			any = true;
+			snprintf(title, sizeof(title), "Phase \"%s\":", label);
+			if (nsum)
+				stats_print_rows(f, title, sum, nsum);
+			else
+				fprintf(f, "%s no exits\n", title);
+		}
+	}
+out:
+	free(sum);
+	free(rows);
+}
+
 void stats_report(FILE *f, struct stats *s, bool final)
 {
 	struct stats_row *all = calloc(STATS_MAX_ROWS, sizeof(*all));
@@ -648,6 +770,7 @@ void stats_report(FILE *f, struct stats *s, bool final)
 		stats_print_rows(f, title, rows, n);
 	}
 	stats_print_rows(f, "All vCPUs:", all, nall);
+	report_phases(f, s);
 	fprintf(f, "\n");
 	if (s->kvm_ok)
 		report_kvm(f, s, all, nall);
@@ -665,8 +788,10 @@ void stats_destroy(struct stats *s)
 	if (!s)
 		return;
 	kstats_close(&s->kvm_vm);
-	for (int i = 0; i < s->nr_vcpus; i++)
+	for (int i = 0; i < s->nr_vcpus; i++) {
 		kstats_close(&s->vcpu[i].kvm);
+		free(s->vcpu[i].phase);
+	}
 	free(s->vcpu);
 	free(s);
 }

@@ -142,12 +142,39 @@ const char *kstats_meaning(const char *name);
 /* Whether a descriptor is a counter whose delta means something (cumulative, one value). */
 bool kstats_is_counter(const struct kstat_desc *d);
 
+/* --- phases: the guest's markers split the table ------------------------------------------ */
+
+#define STATS_MAX_PHASES 16 /* per vCPU; the last is "(more phases)" once the others are used */
+#define STATS_LABEL_MAX 32
+
+struct stats_phase {
+	char label[STATS_LABEL_MAX];
+	struct stats_table table;
+};
+
 /* --- everything --stats keeps for one VM ---------------------------------------------- */
 
 struct stats_vcpu {
-	struct stats_table table;
+	struct stats_table table; /* the whole run */
 	struct kstats kvm;
+	/*
+	 * The exits of each phase, the time from one marker of the guest to the
+	 * next (port 0x510, docs/tracing.md): allocated at the first marker, which
+	 * also makes phase 0 "(before the first marker)" of what came before it.
+	 * The owner (the vCPU thread) fills phase[] and then publishes nr_phases
+	 * with a release store; readers load it with acquire.
+	 */
+	struct stats_phase *phase;
+	_Atomic int nr_phases;
+	struct stats_phase *cur; /* the owner's: the phase exits go to now, or NULL */
 };
+
+/* Count one exit in the vCPU's table and its current phase's. The vCPU thread's alone. */
+void stats_record_vcpu(struct stats_vcpu *sv, uint64_t key, uint64_t ns);
+/* The guest marked label: the exits from now on go to that phase (again, if seen before). */
+void stats_phase_begin(struct stats_vcpu *sv, const char *label);
+/* The calling vCPU thread's (NULL: no --stats): set by the vCPU thread, used by the marker port. */
+extern _Thread_local struct stats_vcpu *stats_self;
 
 struct stats {
 	int nr_vcpus;
@@ -167,7 +194,7 @@ struct stats *stats_create(int nr_vcpus);
 void stats_start(struct stats *s, int kvm_fd, int vm_fd, const int *vcpu_fds);
 /*
  * Everything: each vCPU's table (vCPUs with no exits in one line), all vCPUs'
- * table, and KVM's counters. final says whether the VM has ended (otherwise
+ * table, if the guest marked phases all vCPUs' table per phase, and KVM's counters. final says whether the VM has ended (otherwise
  * the heading says it is a snapshot of a running VM).
  */
 void stats_report(FILE *f, struct stats *s, bool final);

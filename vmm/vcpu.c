@@ -150,7 +150,7 @@ int vcpu_create(struct vm *vm, int id, char *err, size_t errlen)
 
 	*v = (struct vcpu){ .vm = vm, .id = id, .fd = -1 };
 	if (vm->stats)
-		v->stats = &vm->stats->vcpu[id].table;
+		v->stats = &vm->stats->vcpu[id];
 	what = "KVM_CREATE_VCPU";
 	v->fd = ioctl(vm->fd, KVM_CREATE_VCPU, id);
 	if (v->fd < 0)
@@ -166,7 +166,8 @@ int vcpu_create(struct vm *vm, int id, char *err, size_t errlen)
 		goto fail;
 	/* Application processors wait for INIT/SIPI from the boot CPU. */
 	what = "setting the boot registers";
-	if (id == 0 && setup_boot_state(v) < 0)
+	/* --firmware: vCPU 0 stays in KVM's reset state, at the reset vector. */
+	if (id == 0 && !vm->cfg->firmware && setup_boot_state(v) < 0)
 		goto fail;
 	return 0;
 fail:
@@ -356,6 +357,10 @@ static void *vcpu_thread(void *arg)
 	sigemptyset(&set);
 	sigaddset(&set, KICK_SIGNAL);
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+	/* --trace: this thread's ring, for the hook below and the guest's markers. */
+	v->trace = trace_ring_of(vm->trace, v->id);
+	trace_self = v->trace;
+	stats_self = v->stats; /* the markers split --stats by phase */
 
 	while (!atomic_load_explicit(&vm->stopping, memory_order_relaxed)) {
 		if (ioctl(v->fd, KVM_RUN, 0) < 0) {
@@ -366,12 +371,16 @@ static void *vcpu_thread(void *arg)
 				strerror(errno));
 			break;
 		}
-		/* The one trace hook: around the dispatch of each exit (--stats). */
-		if (v->stats) {
-			uint64_t key = stats_exit_key(v->run), t0 = stats_now();
+		/* The one trace hook: around the dispatch of each exit (--stats, --trace). */
+		if (v->stats || v->trace) {
+			uint64_t key = stats_exit_key(v->run), t0 = stats_now(), t1;
 
 			handle_exit(v);
-			stats_record(v->stats, key, stats_now() - t0);
+			t1 = stats_now();
+			if (v->stats)
+				stats_record_vcpu(v->stats, key, t1 - t0);
+			if (v->trace)
+				trace_record(v->trace, v->run, key, t0, t1);
 		} else {
 			handle_exit(v);
 		}

@@ -124,6 +124,8 @@ static int devices_setup(struct vm *vm, const struct serial_backend *console)
 	r |= bus_register(&vm->pio, KVMLAB_EXIT_PORT, 1, kvmlab_exit_io, &vm->ctl, "kvmlab-exit");
 	r |= bus_register(&vm->pio, I8042_CMD_PORT, 1, i8042_io, &vm->ctl, "i8042");
 	r |= bus_register(&vm->pio, POST_PORT, 1, post_io, NULL, "POST");
+	/* Guest markers for --trace (docs/tracing.md): accepted and dropped without it. */
+	r |= bus_register(&vm->pio, TRACE_MARKER_PORT, 1, trace_marker_io, NULL, "trace-marker");
 	rtc_init(&vm->rtc, NULL);
 	r |= bus_register(&vm->pio, RTC_PORT, RTC_LEN, rtc_io, &vm->rtc, "RTC");
 	return r;
@@ -166,8 +168,12 @@ int vm_create(struct vm *vm, struct kvm *kvm, const struct vm_config *cfg,
 int vm_load(struct vm *vm, const struct boot_image *kernel, const struct boot_image *initrd,
 	    char *err, size_t errlen)
 {
+	if (vm->cfg->firmware && firmware_reserve(vm, err, errlen) < 0)
+		return -1;
 	if (boot_load(&vm->mem, kernel, initrd, vm->cfg->cmdline, vm->cfg->nr_cpus, &vm->entry,
 		      err, errlen) < 0)
+		return -1;
+	if (vm->cfg->firmware && firmware_setup(vm, err, errlen) < 0)
 		return -1;
 	for (int i = 0; i < vm->cfg->nr_cpus; i++) {
 		if (vcpu_create(vm, i, err, errlen) < 0)
@@ -264,6 +270,7 @@ void vm_destroy(struct vm *vm)
 	rtc_destroy(&vm->rtc);
 	if (vm->fd >= 0)
 		close(vm->fd);
+	firmware_destroy(vm);
 	gmem_free(&vm->mem);
 	if (vm->stop_fd >= 0)
 		close(vm->stop_fd);

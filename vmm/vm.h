@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+#include "devices/fw_port.h"
 #include "devices/machine.h"
 #include "devices/pci.h"
 #include "devices/rtc.h"
@@ -20,6 +21,7 @@
 #include "vmm/kvm.h"
 #include "vmm/memory.h"
 #include "vmm/stats.h"
+#include "vmm/trace.h"
 
 #define VM_MAX_VCPUS 64
 
@@ -32,7 +34,8 @@ struct vcpu {
 	struct kvm_run *run;
 	pthread_t thread;
 	bool started;
-	struct stats_table *stats; /* --stats: this vCPU's exit table, else NULL */
+	struct stats_vcpu *stats;  /* --stats: this vCPU's exit tables, else NULL */
+	struct trace_ring *trace;  /* --trace: this vCPU's ring (set by its thread), else NULL */
 };
 
 /*
@@ -58,6 +61,7 @@ struct vm {
 	struct vcpu vcpu[VM_MAX_VCPUS];
 	struct boot_entry entry;
 	struct stats *stats; /* --stats, else NULL */
+	struct trace *trace; /* --trace (the caller's: it spans restarts), else NULL */
 
 	/* The end of the VM: written once, under lock, by vm_stop(). */
 	pthread_mutex_t stop_lock;
@@ -76,6 +80,10 @@ struct vm {
 	bool irqchip_ready;
 	struct pci_bus pci;
 	bool pci_ready;
+	/* --firmware: the ROM's host copy and the port interface (vmm/firmware.c). */
+	void *fw_rom;
+	size_t fw_rom_size;
+	struct fw_port fw_port;
 	/* Disks: virtio-blk devices (opened by the caller, they outlive a boot) on PCI. */
 	struct virtio_pci disk_pci[CONFIG_MAX_DISKS];
 	int nr_disks;
@@ -104,6 +112,12 @@ void vm_stop(struct vm *vm, enum vm_stop_kind kind, int status, const char *fmt,
 /* Join the vCPU threads after the VM has stopped. */
 void vm_join(struct vm *vm);
 void vm_destroy(struct vm *vm);
+
+/* firmware.c (--firmware): before boot_load, record the ROM for the memory
+ * map; after it, map the ROM and add the port device. Return 0 or -1 + err. */
+int firmware_reserve(struct vm *vm, char *err, size_t errlen);
+int firmware_setup(struct vm *vm, char *err, size_t errlen);
+void firmware_destroy(struct vm *vm);
 
 /* vcpu.c */
 int vcpu_create(struct vm *vm, int id, char *err, size_t errlen);

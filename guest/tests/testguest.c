@@ -16,6 +16,9 @@
  *               capacity read through its device configuration structure
  *   pcireset    reset the machine through port 0xCF9 (kvmlab exits 0)
  *   bench=N     N port writes in a row (each one a VM exit)
+ *   mark=LABEL  a trace marker: LABEL and a 0 to kvmlab's marker port 0x510
+ *               with one rep outsb (docs/tracing.md). The mark= and
+ *               bench= words run in the order given, where bench runs
  *   reset       keyboard-controller reset (kvmlab exits 0)
  *   triple      triple fault (kvmlab reports it and exits 1)
  *   spin        loop forever (for signal and console tests)
@@ -106,6 +109,44 @@ static void bench(uint32_t n)
 		outb(POST, (uint8_t)i);
 	t = rdtsc() - t0;
 	print("bench: %u exits in 0x%08x%08x cycles\n", n, (uint32_t)(t >> 32), (uint32_t)t);
+}
+
+/* A trace marker: the label (up to a blank) and its ending 0, in one rep outsb. */
+static void mark(const char *label)
+{
+	char buf[64];
+	uint32_t n = 0;
+	const char *p = buf;
+
+	while (label[n] && label[n] != ' ' && n < sizeof(buf) - 1) {
+		buf[n] = label[n];
+		n++;
+	}
+	buf[n++] = '\0';
+	__asm__ volatile("rep outsb" : "+S"(p), "+c"(n) : "d"(0x510) : "memory");
+}
+
+static int starts_with(const char *s, const char *prefix)
+{
+	while (*prefix)
+		if (*s++ != *prefix++)
+			return 0;
+	return 1;
+}
+
+/* The words mark=LABEL and bench=N of the command line, in their order. */
+static void marks_and_benches(const char *p)
+{
+	while (*p) {
+		while (*p == ' ')
+			p++;
+		if (starts_with(p, "mark="))
+			mark(p + 5);
+		else if (starts_with(p, "bench="))
+			bench(parse_uint(p + 6));
+		while (*p && *p != ' ')
+			p++;
+	}
 }
 
 /* --- interrupts: IDT, PIC, the UART's RX interrupt ------------------------- */
@@ -282,6 +323,7 @@ static void triple_fault(void)
 int guest_main(const struct start_info *start)
 {
 	char line[128];
+	const char *words;
 
 	si = start;
 	uart_init();
@@ -289,7 +331,8 @@ int guest_main(const struct start_info *start)
 		print("testguest: bad start info magic 0x%x\n", si->magic);
 		return 0x7F;
 	}
-	cmdline_set((const char *)(uintptr_t)si->cmdline_paddr);
+	words = (const char *)(uintptr_t)si->cmdline_paddr;
+	cmdline_set(words);
 	print("testguest: hello, cmdline [%s]\n", (const char *)(uintptr_t)si->cmdline_paddr);
 	if (cmdline_has("ask")) {
 		static char asked[128];
@@ -298,6 +341,7 @@ int guest_main(const struct start_info *start)
 		read_line(asked, sizeof(asked));
 		print("ask: [%s]\n", asked);
 		cmdline_set(asked);
+		words = asked;
 	}
 	if (cmdline_has("memmap"))
 		show_memmap();
@@ -323,8 +367,7 @@ int guest_main(const struct start_info *start)
 		pci_list();
 	if (cmdline_has("pcireset"))
 		outb(0xCF9, 0x06);
-	if (cmdline_get("bench"))
-		bench(parse_uint(cmdline_get("bench")));
+	marks_and_benches(words);
 	if (cmdline_has("reset"))
 		guest_reset();
 	if (cmdline_has("triple"))

@@ -27,6 +27,9 @@ int e820_build(const struct guest_mem *mem, struct e820_entry *out)
 							r->size - GMEM_HIGH_RAM_START, E820_RAM };
 	}
 	out[n++] = (struct e820_entry){ KVM_PRIVATE_BASE, KVM_PRIVATE_SIZE, E820_RESERVED };
+	/* The firmware ROM at the top of 4 GiB (--firmware, docs/boot.md). */
+	if (mem->rom_size)
+		out[n++] = (struct e820_entry){ mem->rom_gpa, mem->rom_size, E820_RESERVED };
 	return n;
 }
 
