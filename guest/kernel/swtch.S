@@ -17,6 +17,7 @@
  * then build the same struct trapframe an interrupt gives, so syscall() and
  * trap() see user registers the same way.
  */
+#include "trapframe.inc"
 	.text
 	.globl swtch
 swtch:
@@ -47,42 +48,14 @@ syscall_entry:
 	push	%rcx			/* rip */
 	pushq	$0			/* error code */
 	pushq	$256			/* "vector": T_SYSCALL */
-	push	%rax
-	push	%rbx
-	push	%rcx
-	push	%rdx
-	push	%rbp
-	push	%rsi
-	push	%rdi
-	push	%r8
-	push	%r9
-	push	%r10
-	push	%r11
-	push	%r12
-	push	%r13
-	push	%r14
-	push	%r15
+	PUSH_REGS
 	mov	%rsp, %rdi		/* syscall(struct trapframe *) */
 	cld
 	call	syscall
 	/* Return with sysret: rip from rcx, rflags from r11 (so IF comes back
 	 * on), CS and SS from STAR + 16 and + 8 with RPL 3. The trapframe may
 	 * have been changed (execve: a new rip and rsp), so take them from it. */
-	pop	%r15
-	pop	%r14
-	pop	%r13
-	pop	%r12
-	pop	%r11
-	pop	%r10
-	pop	%r9
-	pop	%r8
-	pop	%rdi
-	pop	%rsi
-	pop	%rbp
-	pop	%rdx
-	pop	%rcx
-	pop	%rbx
-	pop	%rax
+	POP_REGS
 	mov	16(%rsp), %rcx		/* rip (after vector, err) */
 	mov	32(%rsp), %r11		/* rflags */
 	mov	40(%rsp), %rsp		/* the user's stack: from here no kernel stack */

@@ -7,6 +7,7 @@
  * none), the vector number; then alltraps saves the general registers, and
  * the result is a struct trapframe (kernel.h) that C can read and change.
  */
+#include "trapframe.inc"
 	.text
 
 /* Exceptions with an error code: 8 (#DF), 10-14, 17 (#AC), 21 (#CP), 29, 30. */
@@ -26,21 +27,7 @@ vector\num:
 	.endr
 
 alltraps:
-	push	%rax
-	push	%rbx
-	push	%rcx
-	push	%rdx
-	push	%rbp
-	push	%rsi
-	push	%rdi
-	push	%r8
-	push	%r9
-	push	%r10
-	push	%r11
-	push	%r12
-	push	%r13
-	push	%r14
-	push	%r15
+	PUSH_REGS
 	mov	%rsp, %rdi		/* trap(struct trapframe *) */
 	cld
 	call	trap
@@ -48,21 +35,7 @@ alltraps:
  * kernel stack holds a trapframe that "returns" to user mode (proc.c). */
 	.globl trapret
 trapret:
-	pop	%r15
-	pop	%r14
-	pop	%r13
-	pop	%r12
-	pop	%r11
-	pop	%r10
-	pop	%r9
-	pop	%r8
-	pop	%rdi
-	pop	%rsi
-	pop	%rbp
-	pop	%rdx
-	pop	%rcx
-	pop	%rbx
-	pop	%rax
+	POP_REGS
 	add	$16, %rsp		/* the vector number and error code */
 	iretq
 
