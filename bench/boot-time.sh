@@ -26,15 +26,9 @@ CMDLINE="console=ttyS0 quiet panic=-1 kvmlab.test=boot"
 MEM_MIB=256
 LIMIT=300 # seconds a boot may take before we call it hung
 
-die() { echo "bench: $*" >&2; exit 1; }
+. bench/lib.sh
 
-kernel=${KVMLAB_BENCH_KERNEL:-}
-if [ -z "$kernel" ]; then
-	kernels=(/boot/vmlinuz-*)
-	[ -e "${kernels[0]}" ] || die "no /boot/vmlinuz-*: install linux-image-amd64"
-	kernel=$(printf '%s\n' "${kernels[@]}" | sort -V | tail -n 1)
-fi
-[ -r "$kernel" ] || die "cannot read $kernel"
+bench_kernel
 [ -x "$KVMLAB" ] || die "no $KVMLAB: run make all"
 command -v "$QEMU" >/dev/null || die "no $QEMU (apt-get install qemu-system-x86)"
 # Built (or found cached) out here, so a nested run reuses it.

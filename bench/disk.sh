@@ -53,18 +53,12 @@ CMDLINE="console=ttyS0 quiet panic=-1 kvmlab.test=fio kvmlab.fio_runtime=$RUNTIM
 LIMIT=$((180 + 8 * (RUNTIME + RAMP))) # seconds a run may take before we call it hung
 JOBS="randread-4k-qd1 randread-4k-qd32 seqread-1m-qd8 seqwrite-1m-qd8"
 
-die() { echo "bench: $*" >&2; exit 1; }
+. bench/lib.sh
 case "$RUNTIME" in '' | *[!0-9]* | 0) die "KVMLAB_BENCH_FIO_RUNTIME: not a number of seconds" ;; esac
 case "$DISK_MIB" in '' | *[!0-9]* | 0) die "KVMLAB_BENCH_DISK_MIB: not a number of MiB" ;; esac
 case "$VMM" in kvmlab | qemu) ;; *) die "KVMLAB_DISK_VMM: kvmlab or qemu, not '$VMM'" ;; esac
 
-kernel=${KVMLAB_BENCH_KERNEL:-}
-if [ -z "$kernel" ]; then
-	kernels=(/boot/vmlinuz-*)
-	[ -e "${kernels[0]}" ] || die "no /boot/vmlinuz-*: install linux-image-amd64"
-	kernel=$(printf '%s\n' "${kernels[@]}" | sort -V | tail -n 1)
-fi
-[ -r "$kernel" ] || die "cannot read $kernel"
+bench_kernel
 [ "$VMM" = qemu ] || [ -x "$KVMLAB" ] || die "no $KVMLAB: run make all"
 command -v "$QEMU" >/dev/null || die "no $QEMU (apt-get install qemu-system-x86)"
 # Built (or found cached) out here, so a nested run reuses it.

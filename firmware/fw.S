@@ -96,13 +96,18 @@ start16:
 	inl %dx, %eax
 .endm
 
-start32:
+/* The flat data segment into every data segment register (same bytes in 32- and 64-bit code). */
+.macro load_data_segments
 	movl $DATA_SEL, %eax
 	movl %eax, %ds
 	movl %eax, %es
 	movl %eax, %fs
 	movl %eax, %gs
 	movl %eax, %ss
+.endm
+
+start32:
+	load_data_segments
 
 	fw_read FW_ITEM_SIGNATURE
 	movl $PHYS(msg_signature), %esi
@@ -150,12 +155,7 @@ linux64:
 
 	.code64
 start64:
-	movl $DATA_SEL, %eax
-	movl %eax, %ds
-	movl %eax, %es
-	movl %eax, %fs
-	movl %eax, %gs
-	movl %eax, %ss
+	load_data_segments
 	fw_read FW_ITEM_RSI
 	movl %eax, %esi /* a 32-bit move clears the upper half */
 	fw_read FW_ITEM_ENTRY
