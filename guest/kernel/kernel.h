@@ -128,6 +128,7 @@ struct proc {
 	struct trapframe *tf; /* the user registers, at the top of kstack */
 	pte_t *pml4;          /* the address space (NULL: a kernel thread) */
 	struct proc *parent;
+	const void *chan;     /* what it sleeps on (SLEEPING): see sleep_on() */
 	u64 fs_base;          /* the thread pointer (arch_prctl ARCH_SET_FS) */
 	u64 brk_start, brk;   /* the heap: [brk_start, brk) */
 	u64 mmap_next;        /* where the next anonymous mmap goes */
@@ -144,6 +145,8 @@ struct proc *proc_alloc(const char *name);
 void proc_kthread(struct proc *p, void (*fn)(void *), void *arg);
 void scheduler(void); /* returns when no process is left */
 void yield(void);
+void sleep_on(const void *chan);
+void wakeup(const void *chan);
 void proc_exit(int status) __attribute__((noreturn));
 void proc_kill(int sig) __attribute__((noreturn));
 i64 proc_fork(void);

@@ -159,6 +159,33 @@ void yield(void)
 	swtch(&p->ctx, scheduler_ctx);
 }
 
+/*
+ * Sleeping: a process that must wait for something (a child's exit, input,
+ * time) sleeps on a "channel", any address that names what it waits for, and
+ * whoever makes it happen calls wakeup() with the same address. Waking is
+ * only a hint: the sleeper looks at its condition again and may sleep again.
+ * No lost wakeups: the kernel runs with interrupts off, so nothing can call
+ * wakeup() between the sleeper's check and its sleep_on().
+ */
+void sleep_on(const void *chan)
+{
+	struct proc *p = curproc;
+
+	p->chan = chan;
+	p->state = SLEEPING;
+	p->fs_base = rdmsr(MSR_FS_BASE);
+	swtch(&p->ctx, scheduler_ctx);
+	p->chan = NULL;
+}
+
+/* Make every process sleeping on chan RUNNABLE (also from an interrupt). */
+void wakeup(const void *chan)
+{
+	for (int k = 0; k < NPROC; k++)
+		if (procs[k].state == SLEEPING && procs[k].chan == chan)
+			procs[k].state = RUNNABLE;
+}
+
 static void do_exit(int status, int wait_status) __attribute__((noreturn));
 
 /* The end of a process. init (pid 1): when it ends, the VM ends, and kvmlab
@@ -187,8 +214,8 @@ static void do_exit(int status, int wait_status)
 	for (int k = 0; k < NPROC; k++)
 		if (procs[k].parent == p && procs[k].state != UNUSED)
 			procs[k].parent = initproc; /* orphans: init adopts them */
-	if (p->parent && p->parent->state == SLEEPING)
-		p->parent->state = RUNNABLE; /* it may be in wait4: let it look */
+	if (p->parent)
+		wakeup(p->parent); /* it may be in wait4: let it look */
 	p->state = ZOMBIE;
 	swtch(&p->ctx, scheduler_ctx);
 	panic("a zombie ran");
@@ -257,9 +284,7 @@ i64 proc_wait4(i64 pid, u64 ustatus, u64 options, u64 urusage)
 			return -10; /* -ECHILD */
 		if (options & 1) /* WNOHANG */
 			return 0;
-		p->state = SLEEPING;
-		p->fs_base = rdmsr(MSR_FS_BASE);
-		swtch(&p->ctx, scheduler_ctx);
+		sleep_on(p); /* a child's exit wakes its parent's channel */
 	}
 }
 
