@@ -114,6 +114,7 @@ int vm_alloc_user(pte_t *pml4, u64 va, u64 size, u64 flags);
 int copyout(pte_t *pml4, u64 dst, const void *src, u64 n);
 int copyin(pte_t *pml4, void *dst, u64 src, u64 n);
 long copyinstr(pte_t *pml4, char *dst, u64 src, u64 max);
+u64 vm_rss_pages(pte_t *pml4); /* user pages present in the page tables */
 
 /* proc.c */
 #define NPROC 16
@@ -135,6 +136,16 @@ struct proc {
 	int exit_status;      /* what exit() said, or 128 + the signal that killed it */
 	int wait_status;      /* the same, as wait4 reports it */
 	u8 fpu[512] __attribute__((aligned(16))); /* x87/SSE registers (fxsave) */
+	/* Accounting, as getrusage, times, wait4 and /proc report it. */
+	u64 start_ns;         /* when it was created (kvmclock_ns) */
+	u64 utime_ns, stime_ns; /* CPU time spent in user mode, in the kernel */
+	u64 nvcsw, nivcsw;    /* context switches: voluntary (it slept), involuntary (preempted) */
+	u64 minflt, majflt;   /* page faults served from memory / that needed I/O */
+	u64 maxrss_pages;     /* the largest resident set seen */
+	int nice;             /* -20 (most CPU) .. 19 (least) */
+	struct {
+		u64 utime_ns, stime_ns, minflt, majflt, nvcsw, nivcsw, maxrss_pages;
+	} cusage;             /* the same, summed over its children that were waited for */
 	struct {
 		u32 nr, count;
 	} nosys[16];          /* the unimplemented syscalls it made */
@@ -146,11 +157,15 @@ void proc_kthread(struct proc *p, void (*fn)(void *), void *arg);
 void scheduler(void); /* returns when no process is left */
 void yield(void);
 void sleep_on(const void *chan);
+int sleep_intr(const void *chan); /* sleep_on, or -EINTR when a signal is pending */
 void wakeup(const void *chan);
 void proc_exit(int status) __attribute__((noreturn));
 void proc_kill(int sig) __attribute__((noreturn));
 i64 proc_fork(void);
 int proc_count(void);
+#define RUSAGE_SELF 0
+#define RUSAGE_CHILDREN (-1)
+int proc_rusage(struct proc *p, int who, void *out); /* a Linux struct rusage: 144 bytes */
 i64 proc_wait4(i64 pid, u64 ustatus, u64 options, u64 urusage);
 int vm_copy_user(pte_t *dst, pte_t *src);
 int vm_cow_fault(pte_t *pml4, u64 va);
@@ -162,6 +177,11 @@ void syscall_init(void);
 void syscall_entry(void); /* swtch.S */
 void syscall(struct trapframe *tf);
 void syscall_report(struct proc *p);
+
+/* tty.c: the console as a terminal (fds 0, 1, 2 of the first process) */
+i64 tty_read(struct proc *p, u64 ubuf, u64 n);
+i64 tty_write(struct proc *p, u64 ubuf, u64 n);
+i64 tty_ioctl(struct proc *p, u64 req, u64 arg);
 
 /* initrd.c */
 const u8 *initrd_find(const char *path, u64 *size);

@@ -49,6 +49,7 @@ struct proc *proc_alloc(const char *name)
 		return NULL;
 	p->pid = next_pid++;
 	p->state = EMBRYO;
+	p->start_ns = kvmclock_ns();
 	for (i = 0; i + 1 < sizeof(p->name) && name[i]; i++)
 		p->name[i] = name[i];
 	p->name[i] = 0;
@@ -178,6 +179,15 @@ void sleep_on(const void *chan)
 	p->chan = NULL;
 }
 
+/* An interruptible sleep: what system calls that may wait long use (wait4,
+ * read from a pipe or the terminal, nanosleep). A signal for the sleeper
+ * ends the sleep, and the call returns -EINTR. (Signals: not yet, so 0.) */
+int sleep_intr(const void *chan)
+{
+	sleep_on(chan);
+	return 0;
+}
+
 /* Make every process sleeping on chan RUNNABLE (also from an interrupt). */
 void wakeup(const void *chan)
 {
@@ -251,6 +261,22 @@ i64 proc_fork(void)
 	return np->pid;
 }
 
+/* A reaped child's usage, and its own children's, counts for its parent
+ * (RUSAGE_CHILDREN, times' cutime), as on Linux. */
+static void reap_usage(struct proc *p, struct proc *c)
+{
+	p->cusage.utime_ns += c->utime_ns + c->cusage.utime_ns;
+	p->cusage.stime_ns += c->stime_ns + c->cusage.stime_ns;
+	p->cusage.minflt += c->minflt + c->cusage.minflt;
+	p->cusage.majflt += c->majflt + c->cusage.majflt;
+	p->cusage.nvcsw += c->nvcsw + c->cusage.nvcsw;
+	p->cusage.nivcsw += c->nivcsw + c->cusage.nivcsw;
+	if (c->maxrss_pages > p->cusage.maxrss_pages)
+		p->cusage.maxrss_pages = c->maxrss_pages;
+	if (c->cusage.maxrss_pages > p->cusage.maxrss_pages)
+		p->cusage.maxrss_pages = c->cusage.maxrss_pages;
+}
+
 /*
  * wait4(pid, &status, options, &rusage): collect an ended child (pid -1: any
  * child). None ended yet: sleep until one does (or return 0 with WNOHANG).
@@ -274,8 +300,14 @@ i64 proc_wait4(i64 pid, u64 ustatus, u64 options, u64 urusage)
 				continue;
 			if (ustatus && copyout(p->pml4, ustatus, &c->wait_status, 4) < 0)
 				return -14; /* -EFAULT */
-			if (urusage && copyout(p->pml4, urusage, (u8[144]){ 0 }, 144) < 0)
-				return -14; /* (rusage: accounting comes later) */
+			if (urusage) {
+				u8 ru[144];
+
+				proc_rusage(c, RUSAGE_SELF, ru);
+				if (copyout(p->pml4, urusage, ru, sizeof(ru)) < 0)
+					return -14; /* -EFAULT */
+			}
+			reap_usage(p, c);
 			cpid = c->pid;
 			c->state = UNUSED;
 			return cpid;
@@ -296,4 +328,37 @@ int proc_count(void)
 	for (int k = 0; k < NPROC; k++)
 		n += procs[k].state != UNUSED;
 	return n;
+}
+
+/*
+ * A struct rusage as Linux lays it out: two struct timevals (user and system
+ * time), then 14 longs of which we keep maxrss (KiB), minflt, majflt, nvcsw
+ * and nivcsw (the others count things we do not have: swapping, block I/O,
+ * messages). RUSAGE_SELF: the process; RUSAGE_CHILDREN: its waited-for
+ * children. Returns -EINVAL for any other `who`.
+ */
+int proc_rusage(struct proc *p, int who, void *out)
+{
+	u64 utime, stime, v[18] = { 0 };
+
+	if (who == RUSAGE_SELF) {
+		u64 rss = p->pml4 ? vm_rss_pages(p->pml4) : 0;
+
+		if (rss > p->maxrss_pages)
+			p->maxrss_pages = rss;
+		utime = p->utime_ns, stime = p->stime_ns;
+		v[4] = p->maxrss_pages * (PAGE_SIZE / 1024);
+		v[8] = p->minflt, v[9] = p->majflt, v[16] = p->nvcsw, v[17] = p->nivcsw;
+	} else if (who == RUSAGE_CHILDREN) {
+		utime = p->cusage.utime_ns, stime = p->cusage.stime_ns;
+		v[4] = p->cusage.maxrss_pages * (PAGE_SIZE / 1024);
+		v[8] = p->cusage.minflt, v[9] = p->cusage.majflt;
+		v[16] = p->cusage.nvcsw, v[17] = p->cusage.nivcsw;
+	} else {
+		return -22; /* -EINVAL */
+	}
+	v[0] = utime / 1000000000, v[1] = utime % 1000000000 / 1000;
+	v[2] = stime / 1000000000, v[3] = stime % 1000000000 / 1000;
+	memcpy(out, v, sizeof(v));
+	return 0;
 }

@@ -92,36 +92,26 @@ void syscall_init(void)
 	wrmsr(MSR_FMASK, RFLAGS_IF | RFLAGS_DF | RFLAGS_TF | RFLAGS_AC);
 }
 
-/* write(2) to the console: fd 1 and 2. */
-static i64 console_write(struct proc *p, u64 buf, u64 n)
+/* fds 0, 1 and 2 are the console (tty.c) until there are files. */
+static i64 sys_read(struct proc *p, u64 fd, u64 buf, u64 n)
 {
-	char chunk[256];
-	u64 done = 0;
-
-	while (done < n) {
-		u64 k = n - done > sizeof(chunk) ? sizeof(chunk) : n - done;
-
-		if (copyin(p->pml4, chunk, buf + done, k) < 0)
-			return done ? (i64)done : -EFAULT;
-		for (u64 i = 0; i < k; i++)
-			console_putc(chunk[i]);
-		done += k;
-	}
-	return (i64)done;
+	if (fd > 2)
+		return -EBADF;
+	return tty_read(p, buf, n);
 }
 
 static i64 sys_write(struct proc *p, u64 fd, u64 buf, u64 n)
 {
-	if (fd != 1 && fd != 2)
+	if (fd > 2)
 		return -EBADF;
-	return console_write(p, buf, n);
+	return tty_write(p, buf, n);
 }
 
 static i64 sys_writev(struct proc *p, u64 fd, u64 iov, u64 iovcnt)
 {
 	i64 total = 0;
 
-	if (fd != 1 && fd != 2)
+	if (fd > 2)
 		return -EBADF;
 	if (iovcnt > 1024)
 		return -EINVAL;
@@ -133,7 +123,7 @@ static i64 sys_writev(struct proc *p, u64 fd, u64 iov, u64 iovcnt)
 
 		if (copyin(p->pml4, &v, iov + i * 16, 16) < 0)
 			return total ? total : -EFAULT;
-		r = console_write(p, v.base, v.len);
+		r = tty_write(p, v.base, v.len);
 		if (r < 0)
 			return total ? total : r;
 		total += r;
@@ -143,28 +133,33 @@ static i64 sys_writev(struct proc *p, u64 fd, u64 iov, u64 iovcnt)
 	return total;
 }
 
-/* The console is a terminal of 24 rows by 80 columns. */
 static i64 sys_ioctl(struct proc *p, u64 fd, u64 req, u64 arg)
 {
 	if (fd > 2)
 		return -EBADF;
-	if (req == 0x5413) { /* TIOCGWINSZ: struct winsize { rows, cols, xpixel, ypixel } */
-		u16 ws[4] = { 24, 80, 0, 0 };
+	return tty_ioctl(p, req, arg);
+}
 
-		return copyout(p->pml4, arg, ws, sizeof(ws)) < 0 ? -EFAULT : 0;
-	}
-	if (req == 0x5401) { /* TCGETS: the kernel's struct termios (36 bytes) */
-		u8 t[36] = { 0 };
-		u32 iflag = 0x500 /* ICRNL IXON */, oflag = 0x5 /* OPOST ONLCR */,
-		    cflag = 0xbf /* B38400 CS8 CREAD */, lflag = 0x8a3b /* ISIG ICANON ECHO... */;
+static i64 sys_getrusage(struct proc *p, u64 who, u64 uru)
+{
+	u8 ru[144];
+	int r = proc_rusage(p, (int)who, ru);
 
-		memcpy(t, &iflag, 4);
-		memcpy(t + 4, &oflag, 4);
-		memcpy(t + 8, &cflag, 4);
-		memcpy(t + 12, &lflag, 4);
-		return copyout(p->pml4, arg, t, sizeof(t)) < 0 ? -EFAULT : 0;
-	}
-	return -ENOTTY;
+	if (r < 0)
+		return r;
+	return copyout(p->pml4, uru, ru, sizeof(ru)) < 0 ? -EFAULT : 0;
+}
+
+/* times: CPU times in clock ticks of 1/100 s (sysconf(_SC_CLK_TCK) is 100
+ * on Linux x86_64); returns the ticks since boot. */
+static i64 sys_times(struct proc *p, u64 utms)
+{
+	u64 t[4] = { p->utime_ns / 10000000, p->stime_ns / 10000000,
+		     p->cusage.utime_ns / 10000000, p->cusage.stime_ns / 10000000 };
+
+	if (utms && copyout(p->pml4, utms, t, sizeof(t)) < 0)
+		return -EFAULT;
+	return (i64)(kvmclock_ns() / 10000000);
 }
 
 /*
@@ -392,6 +387,7 @@ void syscall(struct trapframe *tf)
 	i64 r;
 
 	switch (nr) {
+	case SYS_read: r = sys_read(p, a0, a1, a2); break;
 	case SYS_write: r = sys_write(p, a0, a1, a2); break;
 	case SYS_writev: r = sys_writev(p, a0, a1, a2); break;
 	case SYS_ioctl: r = sys_ioctl(p, a0, a1, a2); break;
@@ -414,6 +410,8 @@ void syscall(struct trapframe *tf)
 	case SYS_clock_gettime: r = sys_clock_gettime(p, a0, a1); break;
 	case SYS_uname: r = sys_uname(p, a0); break;
 	case SYS_sysinfo: r = sys_sysinfo(p, a0); break;
+	case SYS_getrusage: r = sys_getrusage(p, a0, a1); break;
+	case SYS_times: r = sys_times(p, a0); break;
 	case SYS_execve: r = sys_execve(p, a0, a1, a2); break;
 	case SYS_wait4: r = proc_wait4((i64)a0, a1, a2, a3); break;
 	case SYS_exit: case SYS_exit_group: proc_exit((int)(a0 & 0xFF));

@@ -234,6 +234,38 @@ void vm_free_user(pte_t *pml4)
 	vm_destroy(pml4);
 }
 
+/* The resident set: how many user pages the page tables map (shared
+ * copy-on-write pages count in every process that maps them, as on Linux). */
+u64 vm_rss_pages(pte_t *pml4)
+{
+	u64 n = 0;
+
+	for (int i = 0; i < 256; i++) {
+		pte_t *pdpt;
+
+		if (!(pml4[i] & PTE_P))
+			continue;
+		pdpt = P2V(PTE_ADDR(pml4[i]));
+		for (int j = 0; j < 512; j++) {
+			pte_t *pd;
+
+			if (!(pdpt[j] & PTE_P))
+				continue;
+			pd = P2V(PTE_ADDR(pdpt[j]));
+			for (int k = 0; k < 512; k++) {
+				pte_t *pt;
+
+				if (!(pd[k] & PTE_P))
+					continue;
+				pt = P2V(PTE_ADDR(pd[k]));
+				for (int l = 0; l < 512; l++)
+					n += (pt[l] & PTE_P) != 0;
+			}
+		}
+	}
+	return n;
+}
+
 /* Give [va, va+size) fresh zeroed pages (those not mapped yet). -1: out of memory. */
 int vm_alloc_user(pte_t *pml4, u64 va, u64 size, u64 flags)
 {
