@@ -133,13 +133,14 @@ static int part_sched(int n, int budget)
 		if (pids[c] == 0) {
 			struct rusage r0, r1;
 			sleep_until_ns(start);
+			double begin = ms_since(start);
 			getrusage(RUSAGE_SELF, &r0);
 			for (int i = 0; i < budget; i++)
 				kvl_work(lpm);
 			getrusage(RUSAGE_SELF, &r1);
 			double end = ms_since(start);
-			printf("sched%d: child %d ended at %.1f ms, cpu %.1f ms, nivcsw %ld\n", n, c, end,
-			       ru_cpu_ms(&r1) - ru_cpu_ms(&r0), r1.ru_nivcsw - r0.ru_nivcsw);
+			printf("sched%d: child %d ended at %.1f ms, cpu %.1f ms, nivcsw %ld, began at %.1f ms\n", n, c,
+			       end, ru_cpu_ms(&r1) - ru_cpu_ms(&r0), r1.ru_nivcsw - r0.ru_nivcsw, begin);
 			exit(0);
 		}
 	}
