@@ -147,6 +147,7 @@ struct proc {
 	u64 vruntime;         /* CPU time scaled by 1024 / weight(nice): the smallest runs (sched.c) */
 	u64 exec_start;       /* when its vruntime was last charged */
 	u64 wake_ns;          /* nanosleep: wake at this time_ns() (0: not sleeping on time) */
+	int cpu;              /* the CPU whose run queue it is on (0: there is one) */
 	struct {
 		u64 utime_ns, stime_ns, minflt, majflt, nvcsw, nivcsw, maxrss_pages;
 	} cusage;             /* the same, summed over its children that were waited for */

@@ -25,9 +25,7 @@
  * One CPU: the kernel uses the boot CPU only (see sched_cpus below).
  */
 #include "kernel.h"
-#include "x86.h"
 
-#define EPERM 1
 #define ESRCH 3
 #define EINTR 4
 #define EFAULT 14
@@ -42,9 +40,22 @@ static const u32 nice_weight[40] = {
 	110,   88,    70,    56,    45,    36,    29,    23,    18,    15,    /* 10 .. 19 */
 };
 
-static u64 min_vruntime; /* never goes backwards: where wakers and newcomers are placed */
-static u64 acct_since;   /* when the running process's current stretch (user or kernel) began */
-static struct proc *skip; /* it called sched_yield: let the others run first */
+/*
+ * One run queue per CPU: its processes are those RUNNABLE with p->cpu equal
+ * to the CPU's number. The kernel runs on the boot CPU only, so there is one
+ * (see sched_cpus below); with more, each CPU would find its own through a
+ * per-CPU pointer (the GS base), take a lock around it, and a balancer would
+ * move processes between queues within their affinity masks.
+ */
+#define MAXCPU 1
+static struct runq {
+	int cpu;
+	u64 min_vruntime;    /* never goes backwards: where wakers and newcomers are placed */
+	u64 acct_since;      /* when the running process's current stretch (user or kernel) began */
+	struct proc *skip;   /* it called sched_yield: let the others run first */
+} runqs[MAXCPU];
+
+static struct runq *this_rq(void) { return &runqs[0]; } /* the CPU we run on */
 
 static u64 slice_ns(void) { return (u64)tick_ms * 1000000; }
 
@@ -53,19 +64,21 @@ static u64 slice_ns(void) { return (u64)tick_ms * 1000000; }
 /* A system call or a trap from user mode: the stretch that ends was user time. */
 void sched_enter_kernel(struct proc *p)
 {
+	struct runq *rq = this_rq();
 	u64 now = time_ns();
 
-	p->utime_ns += now - acct_since;
-	acct_since = now;
+	p->utime_ns += now - rq->acct_since;
+	rq->acct_since = now;
 }
 
 /* Back to user mode (or off the CPU): the stretch that ends was kernel time. */
 void sched_leave_kernel(struct proc *p)
 {
+	struct runq *rq = this_rq();
 	u64 now = time_ns();
 
-	p->stime_ns += now - acct_since;
-	acct_since = now;
+	p->stime_ns += now - rq->acct_since;
+	rq->acct_since = now;
 }
 
 /* trapret (trapasm.S) calls this before it returns from any trap. */
@@ -90,26 +103,28 @@ static void update_vruntime(struct proc *p)
  * then idles). Also moves min_vruntime up to it. */
 struct proc *sched_pick(void)
 {
+	struct runq *rq = this_rq();
 	struct proc *best = NULL;
 
 	for (int k = 0; k < NPROC; k++) {
 		struct proc *p = &procs[k];
 
-		if (p->state == RUNNABLE && p != skip && (!best || p->vruntime < best->vruntime))
+		if (p->state == RUNNABLE && p->cpu == rq->cpu && p != rq->skip &&
+		    (!best || p->vruntime < best->vruntime))
 			best = p;
 	}
-	if (!best && skip && skip->state == RUNNABLE)
-		best = skip; /* it yielded, but nobody else wants the CPU */
-	skip = NULL;
-	if (best && best->vruntime > min_vruntime)
-		min_vruntime = best->vruntime;
+	if (!best && rq->skip && rq->skip->state == RUNNABLE)
+		best = rq->skip; /* it yielded, but nobody else wants the CPU */
+	rq->skip = NULL;
+	if (best && best->vruntime > rq->min_vruntime)
+		rq->min_vruntime = best->vruntime;
 	return best;
 }
 
 /* The scheduler is about to run p: its stretch on the CPU starts now. */
 void sched_switch_in(struct proc *p)
 {
-	p->exec_start = acct_since = time_ns();
+	p->exec_start = this_rq()->acct_since = time_ns();
 }
 
 /* p has given the CPU back to the scheduler (yield, sleep, exit). */
@@ -122,16 +137,20 @@ void sched_switch_out(struct proc *p)
 /* A new process starts at the others' minimum (fork: at least its parent's). */
 void sched_fork(struct proc *child, struct proc *parent)
 {
+	u64 min = runqs[parent->cpu].min_vruntime;
+
 	child->nice = parent->nice;
-	child->vruntime = parent->vruntime > min_vruntime ? parent->vruntime : min_vruntime;
+	child->cpu = parent->cpu;
+	child->vruntime = parent->vruntime > min ? parent->vruntime : min;
 }
 
-void sched_new(struct proc *p) { p->vruntime = min_vruntime; }
+void sched_new(struct proc *p) { p->vruntime = runqs[p->cpu].min_vruntime; }
 
 /* p wakes up from a sleep: no further behind than half a slice before the others. */
 void sched_wakeup(struct proc *p)
 {
-	u64 floor = min_vruntime > slice_ns() / 2 ? min_vruntime - slice_ns() / 2 : 0;
+	u64 min = runqs[p->cpu].min_vruntime;
+	u64 floor = min > slice_ns() / 2 ? min - slice_ns() / 2 : 0;
 
 	if (p->vruntime < floor)
 		p->vruntime = floor;
@@ -159,7 +178,8 @@ void sched_tick(void)
 		return;
 	update_vruntime(cur);
 	for (int k = 0; k < NPROC; k++)
-		if (procs[k].state == RUNNABLE && procs[k].vruntime < cur->vruntime)
+		if (procs[k].state == RUNNABLE && procs[k].cpu == cur->cpu &&
+		    procs[k].vruntime < cur->vruntime)
 			preempt = true;
 	if (preempt)
 		yield();
@@ -169,7 +189,7 @@ void sched_tick(void)
  * nothing else can run (Linux's CFS does much the same with its "skip" hint). */
 i64 sys_sched_yield(struct proc *p)
 {
-	skip = p;
+	this_rq()->skip = p;
 	yield();
 	return 0;
 }

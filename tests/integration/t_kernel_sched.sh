@@ -44,12 +44,12 @@ expect_out "api: nanosleep tv_nsec 1e9 = -1, errno 22"
 expect_out "api: nanosleep from 0x10 = -1, errno 14"
 expect_out "api: clock_nanosleep clock 99 = 22"
 
-# nanosleep(100 ms): >= 100 ms (the tick wakes it: < 100 + a few ticks), almost no CPU, a voluntary switch.
-el=$(field "sleep: nanosleep(100 ms) = 0" 3) cpu=$(field "sleep: nanosleep(100 ms) = 0" 4)
-nv=$(field "sleep: nanosleep(100 ms) = 0" 5)
-within "$el" 100 250 || fail "nanosleep(100 ms) took $el ms"
-within "$cpu" 0 5 || fail "nanosleep(100 ms) used $cpu ms of CPU"
-[ "$nv" -ge 1 ] || fail "nanosleep did not count a voluntary switch (nvcsw +$nv)"
+# nanosleep(100 ms), 3 times: >= 100 ms each (the tick wakes it: a tick later, or more when the
+# shared machine stalls the vCPU), one voluntary switch each, and almost no CPU (the least of the
+# three: a stall of the vCPU is charged to whoever runs, even for the few microseconds it runs).
+tr -d '\r' <"$OUT" | grep '^sleep: nanosleep(100 ms) = 0 after' | awk '{ n++ } $7 < 100 || $7 > 250 || $13 + 0 < 1 { bad = 1 }
+	n == 1 || $10 < min { min = $10 } END { exit !(n == 3 && !bad && min < 3) }' ||
+	fail "nanosleep(100 ms): $(grep '^sleep: nanosleep' "$OUT")"
 el=$(field "sleep: clock_nanosleep(TIMER_ABSTIME" 2)
 within "$el" 50 250 || fail "clock_nanosleep(TIMER_ABSTIME, now + 50 ms) took $el ms"
 
@@ -62,15 +62,15 @@ within "$ratio" 0.9 1.001 || fail "alone: cpu/elapsed is $ratio"
 # kernel measures: time stolen from the vCPU is charged to whoever runs, fairly to all. Alone: never
 # preempted, done in its CPU time. N at once: each is preempted many times (slices), the first to end
 # got about 1/N of the CPU until then, and the total is the sum of their CPU times (N x a single run's
-# work: the CPU was shared, never idle).
+# work: the CPU was shared, never idle). (A child's own window ends before its output: printing on the
+# nested machine's serial port is slow enough to matter.)
 runs() { tr -d '\r' <"$OUT" | grep "^sched$1: child .* ended at"; } # $6 end, $9 cpu, $12 nivcsw, $15 began
 runs 1 | awk '$12 + 0 != 0 { exit 1 }' || fail "a process alone was preempted: $(runs 1)"
 for n in 1 2 3; do
-	# the time from the first start to the last end against the sum of the CPU times, per run of n
-	runs $n | awk -v n=$n 'NR % n == 1 || n == 1 { cpu = 0; end = 0; begin = $15 }
-		{ cpu += $9; if ($6 > end) end = $6; if ($15 < begin) begin = $15 }
-		NR % n == 0 { r = (end - begin) / cpu; if (r < 0.9 || r > 1.25) bad = 1 } END { exit bad }' ||
-		fail "sched $n: the elapsed time is not the sum of the CPU times: $(runs $n)"
+	# the parent's view: from the start until all were reaped, against the children's CPU times (wait4)
+	l=$(line "sched$n: $n x 100 ms of work:")
+	echo "$l" | awk '{ r = $9 / $12; exit !(r >= 0.9 && r <= 1.25) }' ||
+		fail "sched $n: the elapsed time is not the sum of the CPU times: $l"
 done
 for n in 2 3; do
 	runs $n | awk '$12 + 0 < 5 { exit 1 }' || fail "sched $n: a child was preempted < 5 times: $(runs $n)"
@@ -112,6 +112,7 @@ switches=$(rows sched | sort -t$'\t' -k3,3g | awk -F'\t' 'NR > 1 && $1 != p { s+
 [ "$switches" -ge 5 ] || fail "sched 2 100: $switches switches between the children"
 kv run --mem 128M --initrd "$TMPDIR/init.cpio" "$KERNEL" --cmdline "init=/sched-nice 1000"
 expect_status 0
-share=$(rows sched-nice-total | awk -F'\t' '$1 == 5 { print $5 }')
-within "$share" 0.15 0.35 || fail "sched-nice: nice 5's share $share"
+# The share of the CPU time (column 4; the work done, column 5's share, varies with the noisy machine).
+share=$(rows sched-nice-total | awk -F'\t' '{ cpu[$1] = $4 } END { if (cpu[0] + cpu[5]) print cpu[5] / (cpu[0] + cpu[5]) }')
+within "$share" 0.15 0.35 || fail "sched-nice: nice 5's share of the CPU $share"
 exit 0
