@@ -97,6 +97,7 @@ void trapret(void); /* trapasm.S: pop a trapframe and iretq (a new process start
 /* kvmclock.c */
 bool kvmclock_init(void);
 u64 kvmclock_ns(void);
+u64 time_ns(void); /* nanoseconds since boot: kvm-clock, else the TSC, else the ticks */
 
 /* lapic.c */
 extern volatile u64 ticks;
@@ -117,7 +118,7 @@ long copyinstr(pte_t *pml4, char *dst, u64 src, u64 max);
 u64 vm_rss_pages(pte_t *pml4); /* user pages present in the page tables */
 
 /* proc.c */
-#define NPROC 16
+#define NPROC 64
 #define KSTACK_SIZE 16384
 enum procstate { UNUSED, EMBRYO, RUNNABLE, RUNNING, SLEEPING, ZOMBIE };
 struct proc {
@@ -143,6 +144,10 @@ struct proc {
 	u64 minflt, majflt;   /* page faults served from memory / that needed I/O */
 	u64 maxrss_pages;     /* the largest resident set seen */
 	int nice;             /* -20 (most CPU) .. 19 (least) */
+	u64 vruntime;         /* CPU time scaled by 1024 / weight(nice): the smallest runs (sched.c) */
+	u64 exec_start;       /* when its vruntime was last charged */
+	u64 wake_ns;          /* nanosleep: wake at this time_ns() (0: not sleeping on time) */
+	int cpu;              /* the CPU whose run queue it is on (0: there is one) */
 	struct {
 		u64 utime_ns, stime_ns, minflt, majflt, nvcsw, nivcsw, maxrss_pages;
 	} cusage;             /* the same, summed over its children that were waited for */
@@ -151,6 +156,7 @@ struct proc {
 	} nosys[16];          /* the unimplemented syscalls it made */
 };
 extern struct proc *curproc, *initproc;
+extern struct proc procs[NPROC];
 extern u64 syscall_rsp0;
 struct proc *proc_alloc(const char *name);
 void proc_kthread(struct proc *p, void (*fn)(void *), void *arg);
@@ -170,6 +176,28 @@ i64 proc_wait4(i64 pid, u64 ustatus, u64 options, u64 urusage);
 int vm_copy_user(pte_t *dst, pte_t *src);
 int vm_cow_fault(pte_t *pml4, u64 va);
 void swtch(u64 *save_rsp, u64 new_rsp); /* swtch.S */
+
+/* sched.c: fair scheduling, CPU-time accounting, sleeping, nice, affinity */
+struct proc *sched_pick(void);
+void sched_switch_in(struct proc *p);
+void sched_switch_out(struct proc *p);
+void sched_enter_kernel(struct proc *p); /* from user mode: a syscall or a trap */
+void sched_leave_kernel(struct proc *p); /* back to user mode */
+void trap_return(struct trapframe *tf);  /* trapasm.S, before every iretq */
+void sched_tick(void);                   /* the timer interrupt */
+void sched_new(struct proc *p);
+void sched_fork(struct proc *child, struct proc *parent);
+void sched_wakeup(struct proc *p);
+i64 sys_sched_yield(struct proc *p);
+i64 sys_nanosleep(struct proc *p, u64 ureq, u64 urem);
+i64 sys_clock_nanosleep(struct proc *p, u64 clk, u64 flags, u64 ureq, u64 urem);
+i64 sys_getpriority(struct proc *p, u64 which, u64 who);
+i64 sys_setpriority(struct proc *p, u64 which, u64 who, u64 prio);
+i64 sys_sched_setaffinity(struct proc *p, u64 pid, u64 len, u64 umask);
+i64 sys_sched_getaffinity(struct proc *p, u64 pid, u64 len, u64 umask);
+i64 sys_getcpu(struct proc *p, u64 ucpu, u64 unode);
+i64 sys_sched_getscheduler(struct proc *p, u64 pid);
+i64 sys_sched_getparam(struct proc *p, u64 pid, u64 uparam);
 
 /* syscall.c */
 #define T_SYSCALL 256 /* the "vector" of a trapframe built by syscall_entry */

@@ -74,3 +74,16 @@ u64 kvmclock_ns(void)
 	} while ((version & 1) || version != clock.version);
 	return ns;
 }
+
+/* The kernel's clock: kvm-clock when KVM offers it, else the TSC (once
+ * calibrated), else the tick count. */
+u64 time_ns(void)
+{
+	u64 ns = kvmclock_ns();
+
+	if (ns)
+		return ns;
+	if (tsc_hz) /* ns = tsc * 10^9 / tsc_hz, as a 32.32 fixed-point multiply */
+		return (u64)(((unsigned __int128)rdtsc() * ((1000000000ul << 32) / tsc_hz)) >> 32);
+	return ticks * tick_ms * 1000000;
+}

@@ -22,7 +22,7 @@
 
 #define MSR_FS_BASE 0xC0000100
 
-static struct proc procs[NPROC];
+struct proc procs[NPROC]; /* the process table (sched.c reads it too) */
 static u8 kstacks[NPROC][KSTACK_SIZE] __attribute__((aligned(16)));
 static int next_pid = 1;
 static u64 scheduler_ctx; /* the scheduler's saved stack pointer */
@@ -50,6 +50,7 @@ struct proc *proc_alloc(const char *name)
 	p->pid = next_pid++;
 	p->state = EMBRYO;
 	p->start_ns = kvmclock_ns();
+	sched_new(p);
 	for (i = 0; i + 1 < sizeof(p->name) && name[i]; i++)
 		p->name[i] = name[i];
 	p->name[i] = 0;
@@ -93,60 +94,69 @@ void proc_kthread(struct proc *p, void (*fn)(void *), void *arg)
 }
 
 /*
- * Round robin: scan the table from after the last process that ran, run the
- * first RUNNABLE one. Nothing runnable: sleep until an interrupt (the
- * interrupt may have made something runnable, later: sleeping processes).
+ * The scheduler loop: run the process sched_pick() chooses (sched.c: the
+ * smallest virtual runtime) until it gives the CPU back; again and again.
+ * Nothing runnable: sleep until an interrupt (the tick may wake a sleeper).
  * No process left at all: return to kmain.
  */
+static bool any_alive(void)
+{
+	for (int k = 0; k < NPROC; k++)
+		if (procs[k].state != UNUSED && procs[k].state != ZOMBIE && procs[k].state != EMBRYO)
+			return true;
+	return false;
+}
+
 void scheduler(void)
 {
-	int last = NPROC - 1;
+	struct proc *prev = NULL; /* the process that ran last, if it is still RUNNABLE */
 
 	for (;;) {
-		bool alive = false, ran = false;
+		struct proc *p;
 
 		cli(); /* the kernel runs with interrupts off (see the top) */
-		for (int n = 1; n <= NPROC; n++) {
-			struct proc *p = &procs[(last + n) % NPROC];
-
-			if (p->state != UNUSED && p->state != ZOMBIE && p->state != EMBRYO)
-				alive = true;
-			if (p->state != RUNNABLE)
-				continue;
-			last = (int)(p - procs);
-			p->state = RUNNING;
-			curproc = p;
-			syscall_rsp0 = (u64)p->kstack + KSTACK_SIZE;
-			tss_set_rsp0(syscall_rsp0);
-			lcr3(V2P(p->pml4 ? p->pml4 : kernel_pml4));
-			wrmsr(MSR_FS_BASE, p->fs_base);
-			/* The kernel never touches x87/SSE registers, so they can be
-			 * switched here, around the kernel's own switch. */
-			__asm__ volatile("fxrstor64 %0" : : "m"(p->fpu));
-			swtch(&scheduler_ctx, p->ctx);
-			__asm__ volatile("fxsave64 %0" : "=m"(p->fpu));
-			/* Back here when it yields or exits. */
-			curproc = NULL;
-			lcr3(V2P(kernel_pml4));
-			if (p->state == ZOMBIE) {
-				/* Its address space can go now that we are on the
-				 * scheduler's stack and kernel_pml4; the slot stays (a
-				 * zombie) until the parent's wait4 collects the status,
-				 * unless there is no parent to do it (kernel threads). */
-				if (p->pml4) {
-					vm_free_user(p->pml4);
-					p->pml4 = NULL;
-				}
-				if (!p->parent)
-					p->state = UNUSED;
-			}
-			ran = true;
-			break;
-		}
-		if (!alive)
-			return;
-		if (!ran)
+		p = sched_pick();
+		/* It was preempted (or yielded) and someone else runs now: an
+		 * involuntary context switch. */
+		if (prev && p != prev)
+			prev->nivcsw++;
+		prev = NULL;
+		if (!p) {
+			if (!any_alive())
+				return;
 			sti_hlt(); /* wait for an interrupt, then look again */
+			continue;
+		}
+		p->state = RUNNING;
+		curproc = p;
+		syscall_rsp0 = (u64)p->kstack + KSTACK_SIZE;
+		tss_set_rsp0(syscall_rsp0);
+		lcr3(V2P(p->pml4 ? p->pml4 : kernel_pml4));
+		wrmsr(MSR_FS_BASE, p->fs_base);
+		/* The kernel never touches x87/SSE registers, so they can be
+		 * switched here, around the kernel's own switch. */
+		__asm__ volatile("fxrstor64 %0" : : "m"(p->fpu));
+		sched_switch_in(p);
+		swtch(&scheduler_ctx, p->ctx);
+		sched_switch_out(p);
+		__asm__ volatile("fxsave64 %0" : "=m"(p->fpu));
+		/* Back here when it yields, sleeps or exits. */
+		curproc = NULL;
+		lcr3(V2P(kernel_pml4));
+		if (p->state == RUNNABLE)
+			prev = p;
+		if (p->state == ZOMBIE) {
+			/* Its address space can go now that we are on the
+			 * scheduler's stack and kernel_pml4; the slot stays (a
+			 * zombie) until the parent's wait4 collects the status,
+			 * unless there is no parent to do it (kernel threads). */
+			if (p->pml4) {
+				vm_free_user(p->pml4);
+				p->pml4 = NULL;
+			}
+			if (!p->parent)
+				p->state = UNUSED;
+		}
 	}
 }
 
@@ -174,6 +184,7 @@ void sleep_on(const void *chan)
 
 	p->chan = chan;
 	p->state = SLEEPING;
+	p->nvcsw++; /* it gives the CPU up itself: a voluntary switch */
 	p->fs_base = rdmsr(MSR_FS_BASE);
 	swtch(&p->ctx, scheduler_ctx);
 	p->chan = NULL;
@@ -192,8 +203,10 @@ int sleep_intr(const void *chan)
 void wakeup(const void *chan)
 {
 	for (int k = 0; k < NPROC; k++)
-		if (procs[k].state == SLEEPING && procs[k].chan == chan)
+		if (procs[k].state == SLEEPING && procs[k].chan == chan) {
+			sched_wakeup(&procs[k]);
 			procs[k].state = RUNNABLE;
+		}
 }
 
 static void do_exit(int status, int wait_status) __attribute__((noreturn));
@@ -256,6 +269,7 @@ i64 proc_fork(void)
 	np->brk_start = p->brk_start;
 	np->brk = p->brk;
 	np->mmap_next = p->mmap_next;
+	sched_fork(np, p);
 	__asm__ volatile("fxsave64 %0" : "=m"(np->fpu)); /* ours, live in the CPU */
 	np->state = RUNNABLE;
 	return np->pid;

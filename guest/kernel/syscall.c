@@ -54,6 +54,8 @@ enum {
 	SYS_exit_group = 231, SYS_openat = 257, SYS_newfstatat = 262, SYS_readlinkat = 267,
 	SYS_faccessat = 269, SYS_pipe2 = 293, SYS_prlimit64 = 302, SYS_getcpu = 309,
 	SYS_getrandom = 318, SYS_statx = 332, SYS_max = 335,
+	SYS_sched_getparam = 143, SYS_sched_getscheduler = 145, SYS_acct = 163,
+	SYS_clock_nanosleep = 230,
 };
 
 #define N(x) [SYS_##x] = #x
@@ -67,6 +69,7 @@ static const char *const syscall_names[SYS_max] = {
 	N(sched_setaffinity), N(sched_getaffinity), N(set_tid_address), N(clock_gettime),
 	N(exit_group), N(openat), N(newfstatat), N(readlinkat), N(faccessat), N(pipe2),
 	N(prlimit64), N(getcpu), N(getrandom), N(statx),
+	N(sched_getparam), N(sched_getscheduler), N(acct), N(clock_nanosleep),
 };
 #undef N
 
@@ -386,6 +389,7 @@ void syscall(struct trapframe *tf)
 	u64 nr = tf->rax, a0 = tf->rdi, a1 = tf->rsi, a2 = tf->rdx, a3 = tf->r10, a4 = tf->r8;
 	i64 r;
 
+	sched_enter_kernel(p); /* the CPU time so far was user time (sched.c) */
 	switch (nr) {
 	case SYS_read: r = sys_read(p, a0, a1, a2); break;
 	case SYS_write: r = sys_write(p, a0, a1, a2); break;
@@ -402,7 +406,7 @@ void syscall(struct trapframe *tf)
 	case SYS_rt_sigprocmask: /* no signals yet: accept, report an empty mask */
 		r = a2 && copyout(p->pml4, a2, (u8[8]){ 0 }, 8) < 0 ? -EFAULT : 0;
 		break;
-	case SYS_sched_yield: yield(); r = 0; break;
+	case SYS_sched_yield: r = sys_sched_yield(p); break;
 	case SYS_getpid: case SYS_gettid: r = p->pid; break;
 	case SYS_getppid: r = p->parent ? p->parent->pid : 0; break;
 	case SYS_getuid: case SYS_geteuid: case SYS_getgid: case SYS_getegid: r = 0; break;
@@ -414,10 +418,20 @@ void syscall(struct trapframe *tf)
 	case SYS_times: r = sys_times(p, a0); break;
 	case SYS_execve: r = sys_execve(p, a0, a1, a2); break;
 	case SYS_wait4: r = proc_wait4((i64)a0, a1, a2, a3); break;
+	case SYS_nanosleep: r = sys_nanosleep(p, a0, a1); break;
+	case SYS_clock_nanosleep: r = sys_clock_nanosleep(p, a0, a1, a2, a3); break;
+	case SYS_getpriority: r = sys_getpriority(p, a0, a1); break;
+	case SYS_setpriority: r = sys_setpriority(p, a0, a1, a2); break;
+	case SYS_sched_setaffinity: r = sys_sched_setaffinity(p, a0, a1, a2); break;
+	case SYS_sched_getaffinity: r = sys_sched_getaffinity(p, a0, a1, a2); break;
+	case SYS_getcpu: r = sys_getcpu(p, a0, a1); break;
+	case SYS_sched_getscheduler: r = sys_sched_getscheduler(p, a0); break;
+	case SYS_sched_getparam: r = sys_sched_getparam(p, a0, a1); break;
 	case SYS_exit: case SYS_exit_group: proc_exit((int)(a0 & 0xFF));
 	default:
 		count_nosys(p, nr);
 		r = -ENOSYS;
 	}
 	tf->rax = (u64)r;
+	sched_leave_kernel(p); /* and the time in here was kernel time */
 }

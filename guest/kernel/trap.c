@@ -92,14 +92,16 @@ static void oops(struct trapframe *tf)
 
 void trap(struct trapframe *tf)
 {
+	if ((tf->cs & 3) && curproc)
+		sched_enter_kernel(curproc); /* the CPU time so far was user time */
 	switch (tf->vector) {
 	case T_TIMER:
 		ticks++;
 		lapic_eoi();
 		/* Preemption: the running process's time slice (one tick) is
-		 * over; the scheduler picks the next one. */
-		if (curproc)
-			yield();
+		 * over; sched_tick lets the scheduler pick the next one if
+		 * another is owed the CPU more (and wakes sleepers). */
+		sched_tick();
 		return;
 	case T_SPURIOUS: /* no EOI for a spurious interrupt */
 		return;

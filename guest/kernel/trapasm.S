@@ -35,6 +35,8 @@ alltraps:
  * kernel stack holds a trapframe that "returns" to user mode (proc.c). */
 	.globl trapret
 trapret:
+	mov	%rsp, %rdi		/* trap_return(tf): CPU-time accounting (sched.c) */
+	call	trap_return
 	POP_REGS
 	add	$16, %rsp		/* the vector number and error code */
 	iretq

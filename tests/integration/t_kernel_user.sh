@@ -36,7 +36,7 @@ kv run --initrd "$TMPDIR/init.cpio" "$KERNEL" --cmdline "init=/kfault"
 expect_status 0
 expect_out "write(1, 0x10, 5) = -1, errno 14"
 expect_out "write(1, kernel address, 5) = -1, errno 14"
-expect_out "getcpu() = -1, errno 38"
+expect_out "acct() = -1, errno 38"
 expect_out "uname: kvmlab x86_64, clock: moves"
 expect_out "child 2: waitpid 2, killed by signal 11"
 expect_out "kernel: pid 2 (kfault): #PF page fault (vector 14) at rip 0x"
@@ -48,7 +48,7 @@ sys_line=$(tr -d '\r' <"$OUT" | grep '^free memory before the children')
 [[ "$sys_line" == *": same" ]] || fail "pages leaked: $sys_line"
 expect_out "back in the parent: the spinning child 4 was preempted"
 expect_out "kfault: ok"
-expect_out "kernel: pid 1 (kfault) exited with status 0, unimplemented syscalls (-ENOSYS): getcpu(309) x1"
+expect_out "kernel: pid 1 (kfault) exited with status 0, unimplemented syscalls (-ENOSYS): acct(163) x1"
 expect_no_out "oops"
 
 # fork (a copy of the address space, the child's syscall returns 0) and wait4:
