@@ -672,14 +672,16 @@ i64 sys_brk(struct proc *p, u64 addr)
 
 	if (!mm || addr < p->brk_start || addr >= p->brk_start + (1ul << 32))
 		return (i64)p->brk;
-	h = vma_find(mm, p->brk_start);
 	if (new > old) {
+		/* Grow the heap's last VMA (mprotect may have cut the heap in
+		 * pieces), or start one. */
+		h = old > p->brk_start ? vma_find(mm, old - 1) : NULL;
 		if (vma_overlaps(mm, old, new))
 			return (i64)p->brk;
-		if (h) {
+		if (h && (h->flags & VMA_HEAP) && h->end == old) {
 			h->end = new;
 		} else {
-			if (!(h = vma_new(p->brk_start, new, PROT_READ | PROT_WRITE, VMA_HEAP)))
+			if (!(h = vma_new(old, new, PROT_READ | PROT_WRITE, VMA_HEAP)))
 				return (i64)p->brk;
 			vma_insert(mm, h);
 		}
@@ -729,8 +731,8 @@ static void puthex(struct out *o, u64 x, int width)
 
 /*
  * /proc/<pid>/maps, one VMA a line as Linux writes it:
- *   00400000-00401000 r--p 00000000 00:00 0          /hello
- *   7ffffff7f000-7ffffffff000 rw-p 00000000 00:00 0  [stack]
+ *   00400000-00401000 r--p 00000000 00:00 0       (spaces to column 73) /hello
+ *   7fffff7ff000-7ffffffff000 rw-p 00000000 00:00 0 (...) [stack]
  * (start-end, rights and p(rivate)/s(hared), file offset, device, inode,
  * the name). Returns the length it needed (it writes at most `size` bytes).
  */
@@ -741,6 +743,8 @@ long vm_maps_text(struct proc *p, char *buf, long size)
 
 	for (struct vma *v = mm ? mm->vmas : NULL; v; v = v->next) {
 		const char *name = v->flags & VMA_HEAP ? "[heap]" : v->flags & VMA_STACK ? "[stack]" : v->name;
+
+		long line = o.len;
 
 		puthex(&o, v->start, 8);
 		put(&o, "-");
@@ -753,7 +757,8 @@ long vm_maps_text(struct proc *p, char *buf, long size)
 		puthex(&o, v->flags & VMA_FILE ? v->pgoff * PAGE_SIZE : 0, 8);
 		put(&o, " 00:00 0");
 		if (*name) {
-			put(&o, "                          ");
+			while (o.len - line < 73) /* Linux's column for the name */
+				put(&o, " ");
 			put(&o, name);
 		}
 		put(&o, "\n");
