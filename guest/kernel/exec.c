@@ -6,7 +6,9 @@
  * An ELF file says how it wants to be loaded in its program headers: each
  * PT_LOAD segment is "put file bytes [p_offset, +p_filesz) at p_vaddr and
  * zeros up to p_memsz, with rights p_flags (R/W/X)". We copy them into new
- * pages now (demand paging comes later). The new stack, from the top down:
+ * pages now and record each as a VMA (mm.c); the stack is a VMA of 8 MiB
+ * whose pages come on first touch (the pushes below fault them in through
+ * copyout). The new stack, from the top down:
  *
  *   the strings (argv[], the program's path), 16 random bytes (AT_RANDOM)
  *   padding to 16 bytes
