@@ -130,6 +130,7 @@ i64 sys_madvise(struct proc *p, u64 addr, u64 len, u64 advice);
 i64 sys_brk(struct proc *p, u64 addr);
 u64 vm_size_bytes(struct proc *p); /* VmSize: the sum of the VMAs' sizes */
 long vm_maps_text(struct proc *p, char *buf, long size); /* /proc/<pid>/maps; its length */
+bool mm_selftest(void);
 
 /* proc.c */
 #define NPROC 16

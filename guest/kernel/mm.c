@@ -566,7 +566,8 @@ i64 sys_mmap(struct proc *p, u64 addr, u64 len, u64 prot, u64 flags, u64 fd, u64
 	} else if (!(va = find_free(mm, len))) {
 		return -ENOMEM;
 	}
-	if (!(v = vma_new(va, va + len, (u32)prot, type == MAP_PRIVATE ? VMA_ANON : VMA_ANON | VMA_SHARED)))
+	if (!(v = vma_new(va, va + len, (u32)prot,
+			  type == MAP_PRIVATE ? VMA_ANON : VMA_ANON | VMA_SHARED)))
 		return -ENOMEM;
 	if (type != MAP_PRIVATE && !(v->shm = shm_new(len / PAGE_SIZE))) {
 		kmfree(v);
@@ -764,4 +765,93 @@ long vm_maps_text(struct proc *p, char *buf, long size)
 		put(&o, "\n");
 	}
 	return o.len;
+}
+
+/* --- selftest=mm ------------------------------------------------------------ */
+
+static bool mm_round(struct proc *p, bool print)
+{
+	static const char want[] =
+		"00400000-00402000 r-xp 00000000 00:00 0                                  /prog\n"
+		"00402000-00404000 rw-p 00002000 00:00 0                                  /prog\n"
+		"00404000-00408000 rw-p 00000000 00:00 0                                  [heap]\n"
+		"100000000000-100000004000 rw-p 00000000 00:00 0\n"
+		"100000004000-100000008000 r--p 00000000 00:00 0\n"
+		"100000008000-10000000a000 rw-p 00000000 00:00 0\n"
+		"10000000b000-100000010000 rw-p 00000000 00:00 0\n"
+		"100000011000-100000013000 rw-s 00000000 00:00 0\n"
+		"7fffff7ff000-7ffffffff000 rw-p 00000000 00:00 0                          [stack]\n";
+	static char text[1024];
+	const u64 top = 0x00007FFFFFFFF000ul;
+	pte_t *child;
+	u64 a, s, x = 7, y = 0, size;
+	bool ok = true;
+	long n;
+
+	if (!(p->pml4 = vm_create()) ||
+	    mm_add_segment(p->pml4, 0x400000, 0x402000, PROT_READ | PROT_EXEC, 0, "/prog") < 0 ||
+	    mm_add_segment(p->pml4, 0x402000, 0x404000, PROT_READ | PROT_WRITE, 0x2000, "/prog") < 0 ||
+	    mm_add_stack(p->pml4, top, 8ul << 20) < 0)
+		return false;
+	p->brk_start = p->brk = 0x404000;
+	ok &= sys_brk(p, 0x404000 + 3 * PAGE_SIZE + 5) == 0x404000 + 3 * PAGE_SIZE + 5;
+	a = (u64)sys_mmap(p, 0, 16 * PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+			  -1ul, 0);
+	s = (u64)sys_mmap(p, 0, 2 * PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
+			  -1ul, 0);
+	ok &= a == MMAP_BASE && s == MMAP_BASE + 17 * PAGE_SIZE;
+	size = vm_size_bytes(p);
+	ok &= size == (4 + 4 + 16 + 2) * PAGE_SIZE + (8ul << 20);
+	/* Nothing is present until touched; the kernel's write faults a page in. */
+	ok &= vm_rss_pages(p->pml4) == 0 && copyout(p->pml4, a + 5 * PAGE_SIZE, &x, 8) == 0;
+	ok &= vm_rss_pages(p->pml4) == 1 && copyout(p->pml4, s, &x, 8) == 0;
+	ok &= sys_mprotect(p, a + 4 * PAGE_SIZE, 4 * PAGE_SIZE, PROT_READ) == 0;
+	ok &= copyout(p->pml4, a + 5 * PAGE_SIZE, &x, 8) < 0;
+	ok &= copyin(p->pml4, &y, a + 5 * PAGE_SIZE, 8) == 0 && y == 7;
+	ok &= sys_munmap(p, a, 0) == -EINVAL && sys_munmap(p, a + 10 * PAGE_SIZE, PAGE_SIZE) == 0;
+	ok &= copyout(p->pml4, 0x3ff000, &x, 8) < 0; /* below every VMA */
+	n = vm_maps_text(p, text, sizeof(text) - 1);
+	text[n < (long)sizeof(text) - 1 ? n : (long)sizeof(text) - 1] = 0;
+	if (n != (long)sizeof(want) - 1 || strncmp(text, want, sizeof(want))) {
+		kprintf("selftest mm: /proc maps text is\n%sexpected\n%s", text, want);
+		ok = false;
+	}
+	/* fork: a private page is copied on the child's write, a shared one is not. */
+	if (!(child = vm_create()) || vm_copy_user(child, p->pml4) < 0)
+		return false;
+	x = 9;
+	ok &= copyout(child, a + 5 * PAGE_SIZE, &x, 8) < 0; /* still read-only */
+	ok &= sys_mprotect(p, a + 4 * PAGE_SIZE, 4 * PAGE_SIZE, PROT_READ | PROT_WRITE) == 0;
+	ok &= copyout(p->pml4, a + 5 * PAGE_SIZE, &x, 8) == 0 && copyout(child, s, &x, 8) == 0;
+	ok &= copyin(child, &y, a + 5 * PAGE_SIZE, 8) == 0 && y == 7; /* the parent's write copied */
+	ok &= copyin(p->pml4, &y, s, 8) == 0 && y == 9;               /* shared */
+	/* A shared page the child touches first is the parent's too. */
+	ok &= copyout(child, s + PAGE_SIZE, &x, 8) == 0;
+	ok &= copyin(p->pml4, &y, s + PAGE_SIZE, 8) == 0 && y == 9;
+	ok &= vm_size_bytes(p) == size - PAGE_SIZE;
+	ok &= sys_munmap(p, a, 16 * PAGE_SIZE) == 0 && vm_size_bytes(p) == size - 16 * PAGE_SIZE;
+	vm_free_user(child);
+	vm_free_user(p->pml4);
+	p->pml4 = NULL;
+	if (print)
+		kprintf("selftest mm: VMAs %lu KiB, mprotect/munmap cuts, maps text, fork COW and shared: %s\n",
+			size / 1024, ok ? "ok" : "FAILED");
+	return ok;
+}
+
+/* VMAs, demand paging through copyout, mprotect, munmap, fork's COW and
+ * shared memory on an address space with no process; every page comes back
+ * (counted from the second round: the kernel heap keeps its own pages). */
+bool mm_selftest(void)
+{
+	static struct proc p;
+	u64 before;
+	bool ok;
+
+	mm_round(&p, false);
+	before = pmm_free_pages();
+	ok = mm_round(&p, true);
+	kprintf("selftest mm: free pages %lu -> %lu: %s\n", before, pmm_free_pages(),
+		before == pmm_free_pages() ? "ok" : "FAILED");
+	return ok && before == pmm_free_pages();
 }

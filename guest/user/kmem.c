@@ -298,10 +298,24 @@ static void small_child(void)
 	touch(p, MIB, 1);
 }
 
+/* Out of memory inside a system call: MAP_POPULATE of more than there is
+ * is -ENOMEM, and the process goes on. */
+static void populate_child(void)
+{
+	void *p = mmap(NULL, 4096 * MIB, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+
+	printf("populate 4 GiB: failed=%d errno=%d\n", p == MAP_FAILED, errno);
+}
+
 static void oom(void)
 {
 	long f0, f1;
 	int st;
+
+	f0 = free_kib();
+	report("populate child", in_child(populate_child));
+	printf("populate 4 GiB: memory free_before_kib=%ld free_after_kib=%ld\n", f0, free_kib());
 
 	in_child(small_child); /* the kernel heap's blocks for a child exist now */
 	f0 = free_kib();

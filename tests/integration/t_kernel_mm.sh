@@ -25,6 +25,7 @@ val() {
 }
 # check DESCRIPTION VALUE OP LIMIT: fail unless VALUE OP LIMIT (an arithmetic test).
 check() {
+	[[ "$2" =~ ^-?[0-9]+$ && "$4" =~ ^-?[0-9]+$ ]] || fail "$1: not numbers: $2 / $4"
 	(($2 $3 $4)) || fail "$1: $2, expected $3 $4"
 	echo "ok: $1: $2 $3 $4"
 }
@@ -85,6 +86,14 @@ expect_out "munmap unaligned: r=-1 errno=22"
 expect_out "mprotect unmapped: r=-1 errno=12"
 expect_out "map_fixed: at=1"
 
+# Out of memory in a system call (MAP_POPULATE of 4 GiB): -ENOMEM, the
+# process goes on, its pages come back.
+expect_out "populate 4 GiB: failed=1 errno=12"
+expect_out "populate child: exit=0"
+before=$(val "populate 4 GiB: memory" free_before_kib)
+after=$(val "populate 4 GiB: memory" free_after_kib)
+check "free memory after the failed MAP_POPULATE (KiB)" "$after" "==" "$before"
+
 # Out of memory: the process that asked is killed with SIGKILL, the kernel
 # lives on, and every frame comes back when it is reaped.
 expect_out "oom child: touching 4 GiB"
@@ -94,6 +103,15 @@ expect_out "oom child: signal=9"
 before=$(val "oom:" free_before_kib)
 after=$(val "oom:" free_after_kib)
 check "free memory after the OOM kill (KiB)" "$after" "==" "$before"
+
+# The kernel's own check of the VMA code: cuts by mprotect and munmap, the
+# /proc/<pid>/maps text (Linux's format), VmSize, fork's COW and shared pages
+# through copyin/copyout, and every page back.
+kv run --mem 64M "$KERNEL" --cmdline "selftest=mm"
+expect_status 0
+expect_out "selftest mm: VMAs 8296 KiB, mprotect/munmap cuts, maps text, fork COW and shared: ok"
+expect_out "selftest mm: free pages "
+expect_no_out "FAILED"
 
 # The experiments still run unchanged on top (demand paging under musl's
 # start-up, copy-on-write in kfault).
