@@ -639,8 +639,10 @@ i64 sys_mprotect(struct proc *p, u64 addr, u64 len, u64 prot)
 	return 0;
 }
 
-/* madvise: MADV_DONTNEED drops the pages (a private range reads as zeros
- * again, a shared one as the shared memory); other advice is accepted. */
+/* madvise: MADV_DONTNEED drops the pages of anonymous memory (a private
+ * range reads as zeros again, a shared one as the shared memory); the
+ * program's segments are left alone (they cannot be read from the file
+ * again). Other advice is accepted and ignored. */
 i64 sys_madvise(struct proc *p, u64 addr, u64 len, u64 advice)
 {
 	struct mm *mm = mm_of(p->pml4);
@@ -653,7 +655,7 @@ i64 sys_madvise(struct proc *p, u64 addr, u64 len, u64 advice)
 	for (struct vma *v = mm->vmas; v && v->start < end; v = v->next) {
 		u64 s = v->start > addr ? v->start : addr, e = v->end < end ? v->end : end;
 
-		if (s < e)
+		if (s < e && !(v->flags & VMA_FILE))
 			zap(mm, s, e);
 	}
 	return 0;

@@ -278,6 +278,94 @@ static void populate_madvise_brk(void)
 	printf("map_fixed: at=%d\n", fx == (void *)0x200000000000);
 }
 
+/* --- garbage arguments ---------------------------------------------------- */
+
+static unsigned long lcg = 1;
+
+static unsigned long rnd(void)
+{
+	lcg = lcg * 6364136223846793005ul + 1442695040888963407ul;
+	return lcg >> 17;
+}
+
+/* An address: mostly pages of a 64 MiB window (where the child may make a
+ * mess without hitting its own program or stack), sometimes garbage. */
+static unsigned long rnd_addr(void)
+{
+	static const unsigned long odd[] = { 0, 1, 0xfff, 0x7ffffffff000ul, 0x800000000000ul,
+					     0xffff800000000000ul, ~0ul, 0x300000000001ul };
+
+	if (rnd() % 8 == 0)
+		return odd[rnd() % 8];
+	return 0x300000000000ul + (rnd() % (64 * MIB / PAGE)) * PAGE;
+}
+
+static unsigned long rnd_len(void)
+{
+	static const unsigned long odd[] = { 0, 1, ~0ul, 1ul << 47, 0x7fffffffffffffff, PAGE - 1 };
+
+	if (rnd() % 8 == 0)
+		return odd[rnd() % 6];
+	return (rnd() % 64 + 1) * PAGE;
+}
+
+/* 3000 calls of mmap (MAP_FIXED only in the window), munmap, mprotect,
+ * madvise, brk and a kernel write (clock_gettime) at random addresses: the
+ * kernel must neither fault nor leak. */
+static void garbage_child(void)
+{
+	long ok = 0, err = 0;
+
+	lcg = 12345;
+	for (int i = 0; i < 3000; i++) {
+		unsigned long a = rnd_addr(), l = rnd_len(), prot = rnd() % 9, r;
+
+		if (a < 0x300000000000ul && l > 64 * PAGE)
+			l = PAGE; /* munmap(0, 1 << 47) would end the child for real */
+
+		switch (rnd() % 6) {
+		case 0: {
+			unsigned long fl = (rnd() % 2 ? MAP_PRIVATE : MAP_SHARED) | MAP_ANONYMOUS;
+
+			if (a >= 0x300000000000ul && a < 0x300004000000ul && rnd() % 2)
+				fl |= MAP_FIXED;
+			if (rnd() % 4 == 0)
+				fl |= MAP_POPULATE;
+			if (rnd() % 16 == 0)
+				fl = rnd(); /* anything */
+			if ((fl & MAP_FIXED) && (a < 0x300000000000ul || a >= 0x300004000000ul))
+				fl &= ~(unsigned long)MAP_FIXED;
+			if (fl & (MAP_FIXED_NOREPLACE | 0x100000))
+				fl &= ~(unsigned long)(MAP_FIXED_NOREPLACE | 0x100000);
+			if (l > 64 * PAGE && (fl & MAP_POPULATE))
+				l = 64 * PAGE;
+			r = syscall(SYS_mmap, a, l, prot, fl, -1, 0);
+			break;
+		}
+		case 1:
+			r = syscall(SYS_munmap, a, l);
+			break;
+		case 2:
+			r = syscall(SYS_mprotect, a, l, prot);
+			break;
+		case 3:
+			r = syscall(SYS_madvise, a, l, rnd() % 12);
+			break;
+		case 4:
+			r = syscall(SYS_clock_gettime, CLOCK_MONOTONIC, a + rnd() % PAGE);
+			break;
+		default:
+			r = syscall(SYS_brk, rnd() % 4 ? 0 : a);
+			break;
+		}
+		if ((long)r < 0 && (long)r > -4096)
+			err++;
+		else
+			ok++;
+	}
+	printf("garbage child: calls_ok=%ld calls_failed=%ld\n", ok, err);
+}
+
 /* --- out of memory -------------------------------------------------------- */
 
 static void oom_child(void)
@@ -344,6 +432,15 @@ int main(int argc, char **argv)
 		kernel_writes();
 	if (all || !strcmp(only, "misc"))
 		populate_madvise_brk();
+	if (all || !strcmp(only, "garbage")) {
+		/* The same calls twice: the first grows the kernel heap to what
+		 * they need (its pages stay with it), the second must give back
+		 * every frame it took. */
+		in_child(garbage_child);
+		long f0 = free_kib();
+		report("garbage child", in_child(garbage_child));
+		printf("garbage: free_before_kib=%ld free_after_kib=%ld\n", f0, free_kib());
+	}
 	if (all || !strcmp(only, "oom"))
 		oom();
 	printf("kmem: done\n");

@@ -86,6 +86,15 @@ expect_out "munmap unaligned: r=-1 errno=22"
 expect_out "mprotect unmapped: r=-1 errno=12"
 expect_out "map_fixed: at=1"
 
+# Garbage arguments (3000 random mmap/munmap/mprotect/madvise/brk calls and
+# kernel writes to random addresses): the kernel survives, no frame leaks.
+expect_out "garbage child: exit=0"
+check "garbage: calls that succeeded" "$(val "garbage child:" calls_ok)" ">" 100
+check "garbage: calls that failed" "$(val "garbage child:" calls_failed)" ">" 100
+before=$(val "garbage:" free_before_kib)
+after=$(val "garbage:" free_after_kib)
+check "free memory after the garbage child (KiB)" "$after" "==" "$before"
+
 # Out of memory in a system call (MAP_POPULATE of 4 GiB): -ENOMEM, the
 # process goes on, its pages come back.
 expect_out "populate 4 GiB: failed=1 errno=12"
