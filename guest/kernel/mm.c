@@ -391,7 +391,8 @@ int vm_cow_fault(pte_t *pml4, u64 va)
 /* --- address spaces: exec, fork, exit ------------------------------------- */
 
 /* exec: a segment of the program, [start, end) page-aligned, named by its
- * path. A page it shares with the previous segment gets the rights of both. */
+ * path. Pages it shares with the previous segments (the ELF file may start
+ * one in the page where the last ended) get the rights of both. */
 int mm_add_segment(pte_t *pml4, u64 start, u64 end, u32 prot, u64 off, const char *path)
 {
 	struct mm *mm = mm_get(pml4);
@@ -403,12 +404,14 @@ int mm_add_segment(pte_t *pml4, u64 start, u64 end, u32 prot, u64 off, const cha
 	for (v = mm->vmas; v; v = v->next)
 		last = v;
 	if (last && start < last->end) {
-		if (start + PAGE_SIZE != last->end || vma_split(mm, start) < 0)
+		u64 shared_end = last->end;
+
+		if (!vma_find(mm, start) || vma_split(mm, start) < 0)
 			return -EINVAL;
-		last = vma_find(mm, start);
-		last->prot |= prot;
-		start += PAGE_SIZE;
-		off += PAGE_SIZE;
+		for (v = vma_find(mm, start); v; v = v->next)
+			v->prot |= prot;
+		off += shared_end - start;
+		start = shared_end;
 	}
 	if (start >= end)
 		return 0;
@@ -853,6 +856,22 @@ bool mm_selftest(void)
 	mm_round(&p, false);
 	before = pmm_free_pages();
 	ok = mm_round(&p, true);
+	/* Segments that share a page: that page gets the rights of both. */
+	if ((p.pml4 = vm_create())) {
+		struct mm *mm;
+		struct vma *v;
+
+		ok &= mm_add_segment(p.pml4, 0x400000, 0x402000, PROT_READ, 0, "/x") == 0;
+		ok &= mm_add_segment(p.pml4, 0x401000, 0x403000, PROT_READ | PROT_WRITE, 0, "/x") == 0;
+		mm = mm_of(p.pml4);
+		v = mm ? mm->vmas : NULL;
+		ok &= v && v->end == 0x401000 && v->prot == PROT_READ && (v = v->next) &&
+		      v->end == 0x402000 && v->prot == (PROT_READ | PROT_WRITE) && (v = v->next) &&
+		      v->start == 0x402000 && v->end == 0x403000 && !v->next;
+		kprintf("selftest mm: segments sharing a page: %s\n", ok ? "ok" : "FAILED");
+		vm_free_user(p.pml4);
+		p.pml4 = NULL;
+	}
 	kprintf("selftest mm: free pages %lu -> %lu: %s\n", before, pmm_free_pages(),
 		before == pmm_free_pages() ? "ok" : "FAILED");
 	return ok && before == pmm_free_pages();

@@ -119,6 +119,7 @@ check "free memory after the OOM kill (KiB)" "$after" "==" "$before"
 kv run --mem 64M "$KERNEL" --cmdline "selftest=mm"
 expect_status 0
 expect_out "selftest mm: VMAs 8296 KiB, mprotect/munmap cuts, maps text, fork COW and shared: ok"
+expect_out "selftest mm: segments sharing a page: ok"
 expect_out "selftest mm: free pages "
 expect_no_out "FAILED"
 
