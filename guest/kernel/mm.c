@@ -63,7 +63,7 @@ struct vma {
 	u64 pgoff;	  /* the first page's index in the file or the shm */
 	struct shm *shm;  /* MAP_SHARED: where the frames are */
 	struct vma *next; /* the next one up */
-	char name[48];	  /* a segment's file, for /proc/<pid>/maps */
+	char name[48];	  /* for /proc/<pid>/maps: a segment's file, "/dev/zero (deleted)" */
 };
 
 /* Shared anonymous memory: the frames of one MAP_SHARED mmap, by page index,
@@ -572,9 +572,14 @@ i64 sys_mmap(struct proc *p, u64 addr, u64 len, u64 prot, u64 flags, u64 fd, u64
 	if (!(v = vma_new(va, va + len, (u32)prot,
 			  type == MAP_PRIVATE ? VMA_ANON : VMA_ANON | VMA_SHARED)))
 		return -ENOMEM;
-	if (type != MAP_PRIVATE && !(v->shm = shm_new(len / PAGE_SIZE))) {
-		kmfree(v);
-		return -ENOMEM;
+	if (type != MAP_PRIVATE) {
+		if (!(v->shm = shm_new(len / PAGE_SIZE))) {
+			kmfree(v);
+			return -ENOMEM;
+		}
+		/* What Linux calls it: shared anonymous memory is a mapping of
+		 * /dev/zero that no directory holds. */
+		memcpy(v->name, "/dev/zero (deleted)", 20);
 	}
 	vma_insert(mm, v);
 	if ((flags & MAP_POPULATE) && prot && populate(p->pml4, va, va + len, prot & PROT_WRITE) < 0) {
@@ -784,7 +789,7 @@ static bool mm_round(struct proc *p, bool print)
 		"100000004000-100000008000 r--p 00000000 00:00 0\n"
 		"100000008000-10000000a000 rw-p 00000000 00:00 0\n"
 		"10000000b000-100000010000 rw-p 00000000 00:00 0\n"
-		"100000011000-100000013000 rw-s 00000000 00:00 0\n"
+		"100000011000-100000013000 rw-s 00000000 00:00 0                          /dev/zero (deleted)\n"
 		"7fffff7ff000-7ffffffff000 rw-p 00000000 00:00 0                          [stack]\n";
 	static char text[1024];
 	const u64 top = 0x00007FFFFFFFF000ul;

@@ -276,6 +276,11 @@ static void populate_madvise_brk(void)
 	void *fx = mmap((void *)0x200000000000, 3 * PAGE, PROT_READ | PROT_WRITE,
 			MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
 	printf("map_fixed: at=%d\n", fx == (void *)0x200000000000);
+	/* A hint is taken when that range is free, and not when it is not. */
+	void *h1 = mmap((void *)0x500000000000, PAGE, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	void *h2 = mmap((void *)0x500000000000, PAGE, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	printf("hint: free_taken=%d busy_elsewhere=%d\n", h1 == (void *)0x500000000000,
+	       h2 != MAP_FAILED && h2 != h1);
 }
 
 /* --- garbage arguments ---------------------------------------------------- */

@@ -85,6 +85,7 @@ expect_out "mmap file: failed=1 errno=19"
 expect_out "munmap unaligned: r=-1 errno=22"
 expect_out "mprotect unmapped: r=-1 errno=12"
 expect_out "map_fixed: at=1"
+expect_out "hint: free_taken=1 busy_elsewhere=1"
 
 # Garbage arguments (3000 random mmap/munmap/mprotect/madvise/brk calls and
 # kernel writes to random addresses): the kernel survives, no frame leaks.
