@@ -6,7 +6,9 @@
  * An ELF file says how it wants to be loaded in its program headers: each
  * PT_LOAD segment is "put file bytes [p_offset, +p_filesz) at p_vaddr and
  * zeros up to p_memsz, with rights p_flags (R/W/X)". We copy them into new
- * pages now (demand paging comes later). The new stack, from the top down:
+ * pages now and record each as a VMA (mm.c); the stack is a VMA of 8 MiB
+ * whose pages come on first touch (the pushes below fault them in through
+ * copyout). The new stack, from the top down:
  *
  *   the strings (argv[], the program's path), 16 random bytes (AT_RANDOM)
  *   padding to 16 bytes
@@ -43,6 +45,7 @@ struct elf64_phdr {
 #define PIE_BASE 0x400000ul
 #define STACK_TOP 0x00007FFFFFFFF000ul
 #define STACK_SIZE (64 * 1024)
+#define STACK_MAX (8ul << 20) /* the stack's VMA: 8 MiB, paged in as it grows */
 #define MMAP_BASE 0x0000100000000000ul /* anonymous mmaps go up from 16 TiB */
 
 enum { AT_NULL = 0, AT_PHDR = 3, AT_PHENT = 4, AT_PHNUM = 5, AT_PAGESZ = 6, AT_BASE = 7,
@@ -63,15 +66,20 @@ static void load_bytes(pte_t *pml4, u64 va, const u8 *src, u64 n)
 	}
 }
 
-static int load_segment(pte_t *pml4, const struct elf64_phdr *ph, u64 bias, const u8 *file)
+static int load_segment(pte_t *pml4, const struct elf64_phdr *ph, u64 bias, const u8 *file,
+			const char *path)
 {
 	u64 va = ph->vaddr + bias, flags = 0;
+	/* Its VMA: PF_R/W/X (4, 2, 1) as PROT_READ/WRITE/EXEC (1, 2, 4). */
+	u32 prot = (ph->flags & 4 ? 1 : 0) | (ph->flags & PF_W ? 2 : 0) | (ph->flags & PF_X ? 4 : 0);
 
 	if (ph->flags & PF_W)
 		flags |= PTE_W;
 	if (!(ph->flags & PF_X))
 		flags |= pte_nx;
-	if (vm_alloc_user(pml4, va, ph->memsz, flags) < 0)
+	if (mm_add_segment(pml4, PGROUNDDOWN(va), PGROUNDUP(va + ph->memsz), prot,
+			   PGROUNDDOWN(ph->offset), path) < 0 ||
+	    vm_alloc_user(pml4, va, ph->memsz, flags) < 0)
 		return -1;
 	/* Two segments may share a page (the end of one, the start of the
 	 * next): such a page gets the rights of both. */
@@ -132,7 +140,7 @@ int exec(struct proc *p, const char *path, int argc, char *const argv[], int env
 			vm_free_user(pml4);
 			return -8;
 		}
-		if (load_segment(pml4, &ph[i], bias, file) < 0) {
+		if (load_segment(pml4, &ph[i], bias, file, path) < 0) {
 			vm_free_user(pml4);
 			return -12;
 		}
@@ -142,7 +150,7 @@ int exec(struct proc *p, const char *path, int argc, char *const argv[], int env
 			end = ph[i].vaddr + bias + ph[i].memsz;
 	}
 	if (!end || eh->entry + bias >= USER_TOP ||
-	    vm_alloc_user(pml4, STACK_TOP - STACK_SIZE, STACK_SIZE, PTE_W | pte_nx) < 0) {
+	    mm_add_stack(pml4, STACK_TOP, STACK_MAX) < 0) {
 		vm_free_user(pml4);
 		return end ? -12 : -8;
 	}

@@ -117,6 +117,22 @@ int copyin(pte_t *pml4, void *dst, u64 src, u64 n);
 long copyinstr(pte_t *pml4, char *dst, u64 src, u64 max);
 u64 vm_rss_pages(pte_t *pml4); /* user pages present in the page tables */
 
+/* mm.c: virtual memory areas, demand paging, copy-on-write, mmap & co. */
+struct proc;
+int mm_fault(pte_t *pml4, u64 va, bool write, bool exec); /* 0, -EFAULT, -ENOMEM */
+int vm_fault(struct proc *p, u64 va, u64 err); /* a user #PF: 0 fixed, -1 SIGSEGV */
+int mm_add_segment(pte_t *pml4, u64 start, u64 end, u32 prot, u64 off, const char *path);
+int mm_add_stack(pte_t *pml4, u64 top, u64 size);
+void mm_free(pte_t *pml4);
+i64 sys_mmap(struct proc *p, u64 addr, u64 len, u64 prot, u64 flags, u64 fd, u64 off);
+i64 sys_munmap(struct proc *p, u64 addr, u64 len);
+i64 sys_mprotect(struct proc *p, u64 addr, u64 len, u64 prot);
+i64 sys_madvise(struct proc *p, u64 addr, u64 len, u64 advice);
+i64 sys_brk(struct proc *p, u64 addr);
+u64 vm_size_bytes(struct proc *p); /* VmSize: the sum of the VMAs' sizes */
+long vm_maps_text(struct proc *p, char *buf, long size); /* /proc/<pid>/maps; its length */
+bool mm_selftest(void);
+
 /* proc.c */
 #define NPROC 64
 #define KSTACK_SIZE 16384

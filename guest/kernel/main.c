@@ -4,7 +4,7 @@
  *
  * Command line words: tick_ms=N (the timer tick, default 4), clock=pit
  * (calibrate the LAPIC timer against the PIT even under KVM), idle=poll, and
- * selftest=NAME[,NAME...] with NAME one of pages, heap, vm, ticks, procs, pf;
+ * selftest=NAME[,NAME...] with NAME one of pages, heap, vm, mm, ticks, procs, pf;
  * init=PATH [ARGS]: the first program (default /bin/sh from the initramfs).
  */
 #include "kernel.h"
@@ -374,6 +374,8 @@ void kmain(u64 start_info_pa)
 		ok &= selftest_heap();
 	if (cmdline_word("selftest=", "vm"))
 		ok &= selftest_vm();
+	if (cmdline_word("selftest=", "mm"))
+		ok &= mm_selftest();
 	if (cmdline_word("selftest=", "ticks"))
 		ok &= selftest_ticks();
 	if (cmdline_word("selftest=", "procs"))

@@ -165,70 +165,7 @@ static i64 sys_times(struct proc *p, u64 utms)
 	return (i64)(kvmclock_ns() / 10000000);
 }
 
-/*
- * brk: the end of the heap, which starts right after the program's last
- * segment. Pages are given (zeroed) or taken back at once. On failure the
- * old break is returned, as Linux does; brk(0) asks where it is.
- */
-static i64 sys_brk(struct proc *p, u64 addr)
-{
-	if (addr < p->brk_start || addr >= p->brk_start + (1ul << 32))
-		return (i64)p->brk;
-	if (PGROUNDUP(addr) > PGROUNDUP(p->brk)) {
-		if (vm_alloc_user(p->pml4, PGROUNDUP(p->brk), PGROUNDUP(addr) - PGROUNDUP(p->brk),
-				  PTE_W | pte_nx) < 0) {
-			vm_unmap(p->pml4, PGROUNDUP(p->brk), PGROUNDUP(addr) - PGROUNDUP(p->brk), true);
-			return (i64)p->brk;
-		}
-	} else if (PGROUNDUP(addr) < PGROUNDUP(p->brk)) {
-		vm_unmap(p->pml4, PGROUNDUP(addr), PGROUNDUP(p->brk) - PGROUNDUP(addr), true);
-	}
-	p->brk = addr;
-	return (i64)addr;
-}
-
-#define PROT_WRITE 2
-#define PROT_EXEC 4
-#define MAP_FIXED 0x10
-#define MAP_ANONYMOUS 0x20
-
-/* mmap: anonymous memory only, given at once (demand paging comes later). */
-static i64 sys_mmap(struct proc *p, u64 addr, u64 len, u64 prot, u64 flags, u64 fd)
-{
-	u64 va, pflags = 0;
-
-	if (!(flags & MAP_ANONYMOUS) || (i64)fd != -1)
-		return -ENODEV; /* no files to map yet */
-	if (!len || len > (1ul << 36))
-		return -EINVAL;
-	len = PGROUNDUP(len);
-	if (flags & MAP_FIXED) {
-		if (addr & (PAGE_SIZE - 1) || addr >= USER_TOP || len > USER_TOP - addr)
-			return -EINVAL;
-		va = addr;
-		vm_unmap(p->pml4, va, len, true);
-	} else {
-		va = p->mmap_next;
-		p->mmap_next += len + PAGE_SIZE; /* a guard page between mappings */
-	}
-	if (prot & PROT_WRITE)
-		pflags |= PTE_W;
-	if (!(prot & PROT_EXEC))
-		pflags |= pte_nx;
-	if (prot && vm_alloc_user(p->pml4, va, len, pflags) < 0) {
-		vm_unmap(p->pml4, va, len, true);
-		return -ENOMEM;
-	}
-	return (i64)va;
-}
-
-static i64 sys_munmap(struct proc *p, u64 addr, u64 len)
-{
-	if (addr & (PAGE_SIZE - 1) || !len || addr >= USER_TOP || len > USER_TOP - addr)
-		return -EINVAL;
-	vm_unmap(p->pml4, addr, PGROUNDUP(len), true);
-	return 0;
-}
+/* brk, mmap, munmap, mprotect, madvise: mm.c. */
 
 #define ARCH_SET_FS 0x1002
 #define ARCH_GET_FS 0x1003
@@ -396,8 +333,10 @@ void syscall(struct trapframe *tf)
 	case SYS_writev: r = sys_writev(p, a0, a1, a2); break;
 	case SYS_ioctl: r = sys_ioctl(p, a0, a1, a2); break;
 	case SYS_brk: r = sys_brk(p, a0); break;
-	case SYS_mmap: r = sys_mmap(p, a0, a1, a2, a3, a4); break;
+	case SYS_mmap: r = sys_mmap(p, a0, a1, a2, a3, a4, tf->r9); break;
 	case SYS_munmap: r = sys_munmap(p, a0, a1); break;
+	case SYS_mprotect: r = sys_mprotect(p, a0, a1, a2); break;
+	case SYS_madvise: r = sys_madvise(p, a0, a1, a2); break;
 	case SYS_arch_prctl: r = sys_arch_prctl(p, a0, a1); break;
 	case SYS_set_tid_address: r = p->pid; break; /* one thread: nobody to wake at exit */
 	case SYS_rt_sigaction: /* no signals yet: accept, report "default" as the old action */

@@ -106,9 +106,10 @@ void trap(struct trapframe *tf)
 	case T_SPURIOUS: /* no EOI for a spurious interrupt */
 		return;
 	default:
-		/* A user write to a copy-on-write page: copy it, retry the write. */
-		if (tf->vector == 14 && (tf->cs & 3) && curproc && (tf->err & 3) == 3 &&
-		    vm_cow_fault(curproc->pml4, rcr2()) == 0)
+		/* A user page fault the VMAs allow (demand paging, copy-on-write,
+		 * mm.c): the page is there now, retry the instruction. */
+		if (tf->vector == 14 && (tf->cs & 3) && curproc &&
+		    vm_fault(curproc, rcr2(), tf->err) == 0)
 			return;
 		if ((tf->cs & 3) && curproc) {
 			/* A fault in user mode is the program's bug, not the

@@ -204,9 +204,11 @@ void vm_init(void)
  * on, the kernel needs no stac/clac because it never reads a user page
  * through a user mapping. */
 
-/* Free every frame mapped in the user half, then the tables, then the PML4. */
+/* Free the VMAs, every frame mapped in the user half, then the tables,
+ * then the PML4. */
 void vm_free_user(pte_t *pml4)
 {
+	mm_free(pml4);
 	for (int i = 0; i < 256; i++) {
 		pte_t *pdpt;
 
@@ -284,8 +286,16 @@ int vm_alloc_user(pte_t *pml4, u64 va, u64 size, u64 flags)
 	return 0;
 }
 
+static bool user_ok(pte_t *e, bool write)
+{
+	return e && (*e & PTE_P) && (*e & PTE_U) && (!write || (*e & PTE_W));
+}
+
 /* The kernel address of user address `va`, if the page is mapped for user
- * mode (and writable, with `write`); NULL if not. */
+ * mode (and writable, with `write`); NULL if not. A page the process may
+ * use but that is not there yet (demand paging) or copy-on-write (read()
+ * into a buffer after fork...) is faulted in first, exactly as a user
+ * access would (mm_fault, which counts it as a minor fault too). */
 static u8 *user_addr(pte_t *pml4, u64 va, bool write)
 {
 	pte_t *e;
@@ -293,12 +303,13 @@ static u8 *user_addr(pte_t *pml4, u64 va, bool write)
 	if (va >= USER_TOP)
 		return NULL;
 	e = vm_walk(pml4, va, false);
-	/* The kernel writing into a copy-on-write page (read() into a buffer
-	 * after fork...) must copy it first, exactly as a user write would. */
-	if (e && write && (*e & PTE_COW) && vm_cow_fault(pml4, va) < 0)
-		return NULL;
-	if (!e || !(*e & PTE_P) || !(*e & PTE_U) || (write && !(*e & PTE_W)))
-		return NULL;
+	if (!user_ok(e, write)) {
+		if (mm_fault(pml4, va, write, false) < 0)
+			return NULL;
+		e = vm_walk(pml4, va, false);
+		if (!user_ok(e, write))
+			return NULL;
+	}
 	return (u8 *)P2V(PTE_ADDR(*e)) + (va & (PAGE_SIZE - 1));
 }
 
@@ -352,77 +363,4 @@ long copyinstr(pte_t *pml4, char *dst, u64 src, u64 max)
 			return (long)i;
 	}
 	return -1;
-}
-
-/*
- * fork's copy, copy-on-write: the child gets the same frames as the parent,
- * each frame one reference more. Writable pages become read-only in both
- * and are marked PTE_COW (a bit the CPU leaves to the OS); the first write
- * to one, by either process, faults, and vm_cow_fault() gives the writer a
- * copy of its own (or, if it is the last user of the frame, just the right
- * to write again). So fork copies page tables, not memory. -1: out of memory.
- */
-int vm_copy_user(pte_t *dst, pte_t *src)
-{
-	for (u64 i = 0; i < 256; i++) {
-		pte_t *pdpt;
-
-		if (!(src[i] & PTE_P))
-			continue;
-		pdpt = P2V(PTE_ADDR(src[i]));
-		for (u64 j = 0; j < 512; j++) {
-			pte_t *pd;
-
-			if (!(pdpt[j] & PTE_P))
-				continue;
-			pd = P2V(PTE_ADDR(pdpt[j]));
-			for (u64 k = 0; k < 512; k++) {
-				pte_t *pt;
-
-				if (!(pd[k] & PTE_P))
-					continue;
-				pt = P2V(PTE_ADDR(pd[k]));
-				for (u64 l = 0; l < 512; l++) {
-					u64 va = (i << 39) | (j << 30) | (k << 21) | (l << 12);
-					pte_t *e;
-
-					if (!(pt[l] & PTE_P))
-						continue;
-					if (!(e = vm_walk(dst, va, true)))
-						return -1;
-					if (pt[l] & PTE_W)
-						pt[l] = (pt[l] & ~(u64)PTE_W) | PTE_COW;
-					page_ref_inc(PTE_ADDR(pt[l]));
-					*e = pt[l] & ~(u64)(PTE_A | PTE_D);
-				}
-			}
-		}
-	}
-	lcr3(rcr3()); /* the parent's pages lost their write right: flush its TLB */
-	return 0;
-}
-
-/* A write to a copy-on-write page at `va`: 0 if the writer now has a page
- * it may write, -1 if va is no COW page (a real fault) or memory is out. */
-int vm_cow_fault(pte_t *pml4, u64 va)
-{
-	pte_t *e = va < USER_TOP ? vm_walk(pml4, va, false) : NULL;
-	u64 pa;
-	void *copy;
-
-	if (!e || (*e & (PTE_P | PTE_U | PTE_COW)) != (PTE_P | PTE_U | PTE_COW))
-		return -1;
-	pa = PTE_ADDR(*e);
-	if (page_ref(pa) == 1) {
-		/* The others have copied or gone: the frame is ours alone. */
-		*e = (*e & ~(u64)PTE_COW) | PTE_W;
-	} else {
-		if (!(copy = kalloc()))
-			return -1;
-		memcpy(copy, P2V(pa), PAGE_SIZE);
-		*e = V2P(copy) | (*e & 0xFFF0000000000FFFul & ~(u64)PTE_COW) | PTE_W;
-		kfree(P2V(pa)); /* our reference to the shared frame */
-	}
-	invlpg(PGROUNDDOWN(va));
-	return 0;
 }
