@@ -251,7 +251,7 @@ static int start_dir(struct proc *p, i64 dirfd, const char *path, struct inode *
 	if (!(f = fd_file(p, (u64)dirfd)))
 		return -EBADF;
 	if (!f->ip || !S_ISDIR(f->ip->mode))
-		return path[0] ? -ENOTDIR : 0;
+		return -ENOTDIR;
 	*out = f->ip;
 	return 0;
 }
@@ -669,6 +669,8 @@ static i64 sys_faccessat(struct proc *p, i64 dirfd, u64 upath, u64 mode, u64 atf
 	if ((r = lookup_at(p, dirfd, upath, atflags & (AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH), &ip,
 			   &f)) < 0)
 		return r;
+	if (!ip)
+		return 0; /* a pipe, by AT_EMPTY_PATH */
 	if ((mode & 1) && !(ip->mode & 0111))
 		return -EACCES;
 	if ((mode & 2) && ip->pkind && !S_ISDIR(ip->mode))

@@ -1,6 +1,6 @@
 /*
  * fs.c - the filesystem: a tree of inodes in memory, built at boot from the
- * initramfs (a cpio newc archive, see initrd.c for the format), and writable
+ * initramfs (a cpio newc archive, read by initrd.c), and writable
  * like a RAM disk (tmpfs).
  *
  * Every cpio entry becomes an inode under its directory: directories,
@@ -18,7 +18,6 @@
  */
 #include "fs.h"
 
-#define NEWC_HDR 110
 #define MAX_FILE_PAGES (PAGE_SIZE / sizeof(u8 *))
 
 struct inode *fs_root;
@@ -85,25 +84,6 @@ struct inode *fs_lookup(struct inode *dir, const char *name)
 
 /* --- building the tree from the cpio archive ------------------------------ */
 
-static i64 field(const u8 *h, int i)
-{
-	u64 v = 0;
-
-	for (int k = 0; k < 8; k++) {
-		u8 c = h[6 + 8 * i + k];
-
-		if (c >= '0' && c <= '9')
-			v = v * 16 + (u64)(c - '0');
-		else if (c >= 'a' && c <= 'f')
-			v = v * 16 + (u64)(c - 'a' + 10);
-		else if (c >= 'A' && c <= 'F')
-			v = v * 16 + (u64)(c - 'A' + 10);
-		else
-			return -1;
-	}
-	return (i64)v;
-}
-
 /* The directory holding `path`'s last name, made as needed (like mkdir -p). */
 static struct inode *make_dirs(const char **path)
 {
@@ -131,10 +111,13 @@ static struct inode *make_dirs(const char **path)
 	}
 }
 
-/* One archive entry into the tree. */
+/* One archive entry into the tree (initrd_foreach calls it). */
 static void add_entry(const char *name, u32 mode, const u8 *data, u64 size, u64 mtime, u32 rdev)
 {
 	struct inode *dir, *ip;
+
+	if (mtime > fs_root->mtime)
+		fs_root->mtime = mtime; /* what the directories we add get */
 
 	while (*name == '/' || (name[0] == '.' && name[1] == '/'))
 		name += name[0] == '/' ? 1 : 2;
@@ -156,31 +139,6 @@ static void add_entry(const char *name, u32 mode, const u8 *data, u64 size, u64 
 		ip->rdev = rdev;
 }
 
-static void parse_cpio(const u8 *base, u64 len)
-{
-	const u8 *p = base, *end = base + len;
-
-	while (p + NEWC_HDR <= end) {
-		i64 mode = field(p, 1), mtime = field(p, 5), fsize = field(p, 6);
-		i64 rmaj = field(p, 9), rmin = field(p, 10), nsize = field(p, 11);
-		const char *name = (const char *)p + NEWC_HDR;
-		const u8 *data;
-
-		if (strncmp((const char *)p, "070701", 6) || mode < 0 || fsize < 0 || nsize < 1 ||
-		    mtime < 0 || rmaj < 0 || rmin < 0)
-			return; /* not newc, or corrupt: keep what we have */
-		data = base + (((u64)(p - base) + NEWC_HDR + (u64)nsize + 3) & ~3ul);
-		if ((const u8 *)name + nsize > end || data > end || (u64)fsize > (u64)(end - data) ||
-		    name[nsize - 1] != 0)
-			return;
-		if (!strncmp(name, "TRAILER!!!", 11))
-			return;
-		add_entry(name, (u32)mode, data, (u64)fsize, (u64)mtime,
-			  (u32)((rmaj & 0xfff) << 8 | (rmin & 0xff)));
-		p = base + (((u64)(data - base) + (u64)fsize + 3) & ~3ul);
-	}
-}
-
 static struct inode *ensure(struct inode *dir, const char *name, u32 mode, u32 rdev)
 {
 	struct inode *ip = lookup_n(dir, name, strlen(name));
@@ -200,8 +158,7 @@ void fs_init(void)
 	fs_root = inode_new(NULL, "", 0, S_IFDIR | 0755);
 	if (!fs_root)
 		panic("fs_init: out of memory");
-	if (nmodules)
-		parse_cpio(P2V(modules[0].addr), modules[0].size);
+	initrd_foreach(add_entry);
 	if ((dev = ensure(fs_root, "dev", S_IFDIR | 0755, 0))) {
 		ensure(dev, "console", S_IFCHR | 0600, DEV_CONSOLE);
 		ensure(dev, "tty", S_IFCHR | 0666, DEV_TTY);
@@ -416,6 +373,8 @@ i64 fs_write(struct inode *ip, struct proc *p, u64 ubuf, u64 n, u64 off)
 	u64 done = 0;
 	int r;
 
+	if (!n)
+		return 0;
 	if ((r = to_ram(ip)) < 0)
 		return r;
 	if (off > MAX_FILE_PAGES * PAGE_SIZE)
@@ -449,7 +408,11 @@ i64 fs_write(struct inode *ip, struct proc *p, u64 ubuf, u64 n, u64 off)
 
 /* --- changing the tree ------------------------------------------------------- */
 
-static bool writable_dir(struct inode *dir) { return !dir->pkind && S_ISDIR(dir->mode); }
+/* Not /proc, and not a directory removed while someone was still in it. */
+static bool writable_dir(struct inode *dir)
+{
+	return !dir->pkind && S_ISDIR(dir->mode) && dir->nlink;
+}
 
 struct inode *fs_create(struct inode *dir, const char *name, u32 mode)
 {

@@ -192,7 +192,9 @@ i64 tty_write(struct proc *p, u64 ubuf, u64 n);
 i64 tty_ioctl(struct proc *p, u64 req, u64 arg);
 
 /* initrd.c */
-const u8 *initrd_find(const char *path, u64 *size);
+typedef void (*initrd_fn)(const char *name, u32 mode, const u8 *data, u64 size, u64 mtime,
+			  u32 rdev);
+void initrd_foreach(initrd_fn fn); /* every entry of the cpio archive, in order */
 
 /* file.c, fs.c, pipe.c, procfs.c: files (fs.h has the details) */
 struct file;

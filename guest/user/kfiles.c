@@ -112,6 +112,33 @@ static void pipe_tests(void)
 	waitpid(pid, &status, 0);
 	close(p[0]);
 
+	/* More than the pipe holds: the writer sleeps until the reader reads. */
+	check(pipe(p) == 0, "a pipe for 100000 bytes");
+	pid = fork();
+	if (pid == 0) {
+		static char big[100000];
+
+		close(p[0]);
+		memset(big, 'z', sizeof(big));
+		_exit(write(p[1], big, sizeof(big)) == sizeof(big) ? 0 : 1);
+	}
+	close(p[1]);
+	{
+		long total = 0, n, zs = 0;
+		char chunk[1000];
+
+		while ((n = read(p[0], chunk, sizeof(chunk))) > 0) {
+			total += n;
+			for (long i = 0; i < n; i++)
+				zs += chunk[i] == 'z';
+		}
+		waitpid(pid, &status, 0);
+		printf("pipe: read %ld bytes, child status %d\n", total, status);
+		check(total == 100000 && zs == total && WIFEXITED(status) && !WEXITSTATUS(status),
+		      "100000 bytes through a one-page pipe, in order of sleeps and wakeups");
+	}
+	close(p[0]);
+
 	signal(SIGPIPE, SIG_IGN);
 	check(pipe(p) == 0, "a second pipe");
 	close(p[0]);

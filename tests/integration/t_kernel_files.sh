@@ -21,6 +21,7 @@ expect_status 0
 expect_out "getdents64 /dir: a 1, b 1, sub 1, dots 2, other 0"
 expect_out "ok: the child's data arrives through the pipe"
 expect_out "ok: EOF once the child (the last writer) is gone"
+expect_out "pipe: read 100000 bytes, child status 0"
 expect_out "ok: writing with no reader: EPIPE"
 expect_out "ok: stdout's write went into /tmp/out"
 grep -Eq "^exec'd: fd [0-9]+ open, fd [0-9]+ closed" "$OUT" || fail "close-on-exec"
