@@ -608,25 +608,13 @@ static i64 sys_getdents64(struct proc *p, u64 fd, u64 ubuf, u64 n)
 static i64 sys_getcwd(struct proc *p, u64 ubuf, u64 size)
 {
 	char buf[PATH_MAX_K];
-	u64 pos = sizeof(buf) - 1;
+	long n = fs_path(p->cwd, buf, sizeof(buf));
 
-	buf[pos] = 0;
-	for (struct inode *ip = p->cwd; ip && ip != fs_root; ip = ip->parent) {
-		u64 n = strlen(ip->name);
-
-		if (pos < n + 1)
-			return -ENAMETOOLONG;
-		pos -= n;
-		memcpy(buf + pos, ip->name, n);
-		buf[--pos] = '/';
-	}
-	if (pos == sizeof(buf) - 1)
-		buf[--pos] = '/';
-	if (size < sizeof(buf) - pos)
+	if (n < 0)
+		return n;
+	if (size < (u64)n)
 		return -ERANGE;
-	if (copyout(p->pml4, ubuf, buf + pos, sizeof(buf) - pos) < 0)
-		return -EFAULT;
-	return (i64)(sizeof(buf) - pos);
+	return copyout(p->pml4, ubuf, buf, (u64)n) < 0 ? -EFAULT : n;
 }
 
 static i64 chdir_to(struct proc *p, struct inode *ip)

@@ -278,6 +278,34 @@ int fs_walk_parent(struct inode *start, const char *path, struct inode **dir, ch
 	return r;
 }
 
+/* ip's path from the root into buf (NUL-ended): its length with the NUL, or
+ * -ENAMETOOLONG. What getcwd and /proc/PID/fd's links say. */
+long fs_path(struct inode *ip, char *buf, u64 size)
+{
+	u64 pos = size - 1;
+
+	if (!size)
+		return -ENAMETOOLONG;
+	buf[pos] = 0;
+	for (; ip && ip != fs_root && ip->parent != ip; ip = ip->parent) {
+		u64 n = strlen(ip->name);
+
+		if (pos < n + 1)
+			return -ENAMETOOLONG;
+		pos -= n;
+		memcpy(buf + pos, ip->name, n);
+		buf[--pos] = '/';
+	}
+	if (pos == size - 1) {
+		if (!pos)
+			return -ENAMETOOLONG;
+		buf[--pos] = '/';
+	}
+	for (u64 i = 0; i < size - pos; i++) /* to the front */
+		buf[i] = buf[pos + i];
+	return (long)(size - pos);
+}
+
 /* --- contents ---------------------------------------------------------------- */
 
 i64 fs_readlink(struct inode *ip, char *buf, u64 size)

@@ -86,6 +86,7 @@ struct inode {
 	u32 rdev;            /* a device: DEV_* */
 	u8 pkind;            /* /proc: what it is (procfs.c), 0 elsewhere */
 	int ppid;            /* /proc/PID/...: that pid */
+	int pfd;             /* /proc/PID/fd/N: that fd */
 };
 
 struct file;
@@ -134,6 +135,7 @@ int fs_walk(struct inode *start, const char *path, bool follow, struct inode **o
 int fs_walk_parent(struct inode *start, const char *path, struct inode **dir, char *name);
 struct inode *fs_lookup(struct inode *dir, const char *name);
 i64 fs_readlink(struct inode *ip, char *buf, u64 size);
+long fs_path(struct inode *ip, char *buf, u64 size);
 struct inode *fs_create(struct inode *dir, const char *name, u32 mode);
 int fs_unlink(struct inode *dir, const char *name, bool rmdir);
 int fs_rename(struct inode *odir, const char *oname, struct inode *ndir, const char *nname);

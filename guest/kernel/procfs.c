@@ -15,21 +15,26 @@
 enum {
 	P_MEMINFO = 3, P_UPTIME, P_LOADAVG, P_STAT, P_VERSION, /* /proc/... */
 	P_PIDDIR, P_PSTAT, P_PSTATM, P_PSTATUS, P_PCMDLINE, P_PMAPS, P_PCOMM, /* /proc/PID/... */
+	P_PFDDIR, P_PFD, /* /proc/PID/fd/N: a link to what fd N is */
+	P_MOUNTS,
 };
 
 static const struct {
 	const char *name;
 	u8 kind;
 } root_ents[] = { { "self", PROC_SELF }, { "meminfo", P_MEMINFO }, { "uptime", P_UPTIME },
-		  { "loadavg", P_LOADAVG }, { "stat", P_STAT }, { "version", P_VERSION } },
+		  { "loadavg", P_LOADAVG }, { "stat", P_STAT }, { "version", P_VERSION },
+		  { "mounts", P_MOUNTS } },
   pid_ents[] = { { "stat", P_PSTAT }, { "statm", P_PSTATM }, { "status", P_PSTATUS },
-		 { "cmdline", P_PCMDLINE }, { "maps", P_PMAPS }, { "comm", P_PCOMM } };
+		 { "cmdline", P_PCMDLINE }, { "maps", P_PMAPS }, { "comm", P_PCOMM }, { "fd", P_PFDDIR } };
 #define NROOT (sizeof(root_ents) / sizeof(root_ents[0]))
 #define NPID (sizeof(pid_ents) / sizeof(pid_ents[0]))
 
 static struct inode root_ino[NROOT];
 static struct inode pid_ino[NPROC][1 + NPID]; /* [slot][0]: the directory */
 static char pid_name[NPROC][12];
+static struct inode fd_ino[NPROC][NOFILE];
+static char fd_name[NOFILE][4];
 
 /* --- a small snprintf: %d %u %x %s %c, 'l', '-', '0' and a width ----------- */
 
@@ -154,7 +159,10 @@ static struct proc *proc_by_pid(int pid)
 	return NULL;
 }
 
-bool procfs_dir(struct inode *dir) { return dir->pkind == PROC_ROOT || dir->pkind == P_PIDDIR; }
+bool procfs_dir(struct inode *dir)
+{
+	return dir->pkind == PROC_ROOT || dir->pkind == P_PIDDIR || dir->pkind == P_PFDDIR;
+}
 
 static void set(struct inode *ip, struct inode *parent, const char *name, u8 kind, int pid,
 		u32 mode, u32 ino)
@@ -178,9 +186,30 @@ static struct inode *pid_dir(struct inode *root, int k)
 	ksnprintf(pid_name[k], sizeof(pid_name[k]), "%d", p->pid);
 	set(d, root, pid_name[k], P_PIDDIR, p->pid, S_IFDIR | 0555, 0x10000u + (u32)p->pid * 16);
 	for (u32 i = 0; i < NPID; i++)
-		set(&pid_ino[k][1 + i], d, pid_ents[i].name, pid_ents[i].kind, p->pid, S_IFREG | 0444,
-		    d->ino + 1 + i);
+		set(&pid_ino[k][1 + i], d, pid_ents[i].name, pid_ents[i].kind, p->pid,
+		    pid_ents[i].kind == P_PFDDIR ? S_IFDIR | 0500 : S_IFREG | 0444, d->ino + 1 + i);
 	return d;
+}
+
+/* /proc/PID/fd/N: a symbolic link, if that process has fd N open. */
+static struct inode *fd_lookup(struct inode *dir, const char *name)
+{
+	struct proc *p = proc_by_pid(dir->ppid);
+	int fd = 0, k = (int)(p - proc_at(0));
+
+	if (!name[0] || strlen(name) > 2)
+		return NULL;
+	for (const char *s = name; *s; s++) {
+		if (*s < '0' || *s > '9')
+			return NULL;
+		fd = fd * 10 + (*s - '0');
+	}
+	if (fd >= NOFILE || !p->ofile[fd] || (name[0] == '0' && name[1]))
+		return NULL;
+	ksnprintf(fd_name[fd], sizeof(fd_name[fd]), "%d", fd);
+	set(&fd_ino[k][fd], dir, fd_name[fd], P_PFD, p->pid, S_IFLNK | 0700, dir->ino * 64 + (u32)fd);
+	fd_ino[k][fd].pfd = fd;
+	return &fd_ino[k][fd];
 }
 
 struct inode *procfs_lookup(struct inode *dir, const char *name)
@@ -207,6 +236,8 @@ struct inode *procfs_lookup(struct inode *dir, const char *name)
 	}
 	if (!proc_by_pid(dir->ppid))
 		return NULL;
+	if (dir->pkind == P_PFDDIR)
+		return fd_lookup(dir, name);
 	for (u32 i = 0; i < NPID; i++)
 		if (!strncmp(name, pid_ents[i].name, NAME_MAX_K))
 			for (int k = 0; k < NPROC; k++)
@@ -215,12 +246,36 @@ struct inode *procfs_lookup(struct inode *dir, const char *name)
 	return NULL;
 }
 
+/* What an fd is: a file's path, or "pipe:[N]" as on Linux. */
+static i64 fd_readlink(struct inode *ip, char *buf, u64 size)
+{
+	char s[PATH_MAX_K];
+	struct proc *p = proc_by_pid(ip->ppid);
+	struct file *f = p && ip->pfd < NOFILE ? p->ofile[ip->pfd] : NULL;
+	long n;
+
+	if (!f)
+		return -ENOENT;
+	if (f->ip)
+		n = fs_path(f->ip, s, sizeof(s)) - 1;
+	else
+		n = ksnprintf(s, sizeof(s), "pipe:[%u]", (u32)((u64)f->pipe >> 4));
+	if (n < 0)
+		return n;
+	if ((u64)n > size)
+		n = (long)size;
+	memcpy(buf, s, (size_t)n);
+	return n;
+}
+
 /* /proc/self: the caller's own pid. */
 i64 procfs_readlink(struct inode *ip, char *buf, u64 size)
 {
 	char s[12];
 	int n;
 
+	if (ip->pkind == P_PFD)
+		return fd_readlink(ip, buf, size);
 	if (ip->pkind != PROC_SELF)
 		return -EINVAL;
 	n = ksnprintf(s, sizeof(s), "%d", curproc->pid);
@@ -237,12 +292,18 @@ static i64 procdir_getdents(struct file *f, struct proc *p, u64 ubuf, u64 n)
 	bool root = dir->pkind == PROC_ROOT;
 	u64 nfixed = root ? NROOT : NPID, end = 2 + nfixed + (root ? NPROC : 0);
 
+	if (dir->pkind == P_PFDDIR)
+		nfixed = 0, end = 2 + NOFILE;
+
 	for (; f->off < end; f->off++) {
 		struct inode *ip = NULL;
+		char name[8];
 		i64 r;
 
 		if (f->off < 2)
 			ip = f->off ? dir->parent : dir;
+		else if (dir->pkind == P_PFDDIR)
+			ip = fd_lookup(dir, ksnprintf(name, sizeof(name), "%lu", f->off - 2) ? name : "");
 		else if (f->off < 2 + nfixed)
 			ip = procfs_lookup(dir, root ? root_ents[f->off - 2].name :
 					   pid_ents[f->off - 2].name);
@@ -421,6 +482,7 @@ static long generate(struct inode *ip, char *buf, long size)
 	case P_UPTIME: gen_uptime(&o); break;
 	case P_LOADAVG: gen_loadavg(&o); break;
 	case P_STAT: gen_stat(&o); break;
+	case P_MOUNTS: add(&o, "rootfs / rootfs rw 0 0\nproc /proc proc rw 0 0\n"); break;
 	case P_VERSION: add(&o, "Linux version %s (kvmlab) #1 %s\n", KERNEL_VERSION, KERNEL_NAME); break;
 	case P_PSTAT: gen_pstat(&o, p); break;
 	case P_PSTATM: gen_pstatm(&o, p); break;
@@ -461,8 +523,8 @@ int procfs_open(struct inode *ip, u32 flags, struct file **out)
 	char *buf;
 	long n;
 
-	if (ip->pkind == PROC_SELF)
-		return -ELOOP;
+	if (ip->pkind == PROC_SELF || ip->pkind == P_PFD || ip->pkind == P_PFDDIR)
+		return ip->pkind == P_PFDDIR ? -EISDIR : -ELOOP;
 	if ((flags & O_ACCMODE) != O_RDONLY)
 		return -EACCES;
 	if (!(buf = kalloc()))

@@ -270,6 +270,17 @@ static void proc_tests(void)
 	close(fd);
 	check(n == 8 && !memcmp(buf, "/kfiles", 8), "/proc/PID/cmdline is our argv, NUL-ended");
 	check(open("/proc/meminfo", O_WRONLY) == -1 && errno == EACCES, "/proc is read-only");
+	fd = open("/etc/motd", O_RDONLY);
+	snprintf(want, sizeof(want), "/proc/self/fd/%d", fd);
+	memset(buf, 0, sizeof(buf));
+	check(readlink(want, buf, sizeof(buf)) == 9 && !strcmp(buf, "/etc/motd"),
+	      "/proc/self/fd/N links to the open file's path");
+	close(fd);
+	memset(buf, 0, sizeof(buf));
+	check(readlink("/proc/self/fd/0", buf, sizeof(buf)) > 0 && !strcmp(buf, "/dev/console"),
+	      "fd 0 is /dev/console");
+	check(readlink("/proc/self/fd/60", buf, sizeof(buf)) == -1 && errno == ENOENT,
+	      "no link for a closed fd");
 	{
 		DIR *d = opendir("/proc");
 		struct dirent *e;

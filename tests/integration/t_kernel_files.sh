@@ -73,7 +73,13 @@ if [ -x /bin/busybox ] && ! grep -q "ld-linux" /bin/busybox; then
 	bb "/bin/ps"
 	expect_status 0
 	tr -d '\r' <"$OUT" | grep -Eq '^ +1 .*/bin/ps$' || fail "ps does not list itself as pid 1"
-	bb "/bin/uname -a"
+	# ls -l of /proc/self/fd: getdents64 of a /proc directory, readlink of each fd
+	bb "/bin/ls -l /proc/self/fd"
+	expect_status 0
+	expect_out "0 -> /dev/console"
+	expect_out "2 -> /dev/console"
+	expect_out "3 -> /proc/1/fd"
+		bb "/bin/uname -a"
 	expect_status 0
 	expect_out "kvmlab kvmlab 0.1 teaching kernel x86_64"
 fi
