@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/sysinfo.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -228,6 +229,53 @@ static void tree_tests(void)
 	check(rmdir("/tmp/d") == 0, "rmdir the (empty) cwd");
 	check(chdir("/") == 0 && unlink("/tmp/g") == 0 && access("/tmp/g", F_OK) == -1 && errno == ENOENT,
 	      "unlink /tmp/g");
+	{
+		static char big[10000], back[10000];
+		char z[4] = { 1, 1, 1, 1 };
+
+		for (int i = 0; i < (int)sizeof(big); i++)
+			big[i] = (char)(i * 7);
+		fd = open("/tmp/big", O_CREAT | O_RDWR | O_EXCL, 0600);
+		check(fd >= 0 && write(fd, big, sizeof(big)) == sizeof(big) &&
+		      pread(fd, back, sizeof(back), 0) == sizeof(back) && !memcmp(big, back, sizeof(big)),
+		      "10000 bytes over three pages, read back");
+		check(open("/tmp/big", O_CREAT | O_EXCL | O_RDWR, 0600) == -1 && errno == EEXIST,
+		      "O_EXCL on an existing file: EEXIST");
+		check(lseek(fd, 20000, SEEK_SET) == 20000 && write(fd, "e", 1) == 1 &&
+		      pread(fd, z, 4, 12000) == 4 && !z[0] && !z[1] && !z[2] && !z[3],
+		      "a write past the end leaves zeros in the hole");
+		check(ftruncate(fd, 5) == 0 && fstat(fd, &st) == 0 && st.st_size == 5, "ftruncate to 5");
+		check(unlink("/tmp/big") == 0 && access("/tmp/big", F_OK) == -1 &&
+		      pread(fd, back, 10, 0) == 5 && !memcmp(back, big, 5),
+		      "an unlinked file stays readable while open");
+		close(fd);
+	}
+	{
+		/* No pages leak: a 40000-byte file made and removed twice (the
+		 * first time warms the kernel's small-object heap up). */
+		static char blob[40000];
+		unsigned long before = 0;
+
+		for (int round = 0; round < 2; round++) {
+			struct sysinfo si;
+
+			sysinfo(&si);
+			if (round == 1)
+				before = si.freeram;
+			fd = open("/tmp/blob", O_CREAT | O_WRONLY, 0600);
+			write(fd, blob, sizeof(blob));
+			close(fd);
+			unlink("/tmp/blob");
+		}
+		{
+			struct sysinfo si;
+
+			sysinfo(&si);
+			printf("free memory before and after a 40000-byte file: %s\n",
+			       si.freeram == before ? "same" : "differs");
+			check(si.freeram == before, "a removed file's pages come back");
+		}
+	}
 	check(unlink("/dir") == -1 && errno == EISDIR, "unlink a directory: EISDIR");
 	check(rmdir("/dir") == -1 && errno == ENOTEMPTY, "rmdir a full one: ENOTEMPTY");
 	check(access("/kfiles", X_OK) == 0 && access("/etc/motd", X_OK) == -1, "access X_OK");
