@@ -773,6 +773,84 @@ static i64 sys_ftruncate(struct proc *p, u64 fd, i64 len)
 	return fs_truncate(f->ip, (u64)len);
 }
 
+/* chmod: the permission bits (and set-id, sticky); not in /proc. */
+static i64 chmod_inode(struct inode *ip, u64 mode)
+{
+	if (!ip || ip->pkind)
+		return -EPERM;
+	ip->mode = (ip->mode & S_IFMT) | ((u32)mode & 07777);
+	return 0;
+}
+
+static i64 sys_fchmodat(struct proc *p, i64 dirfd, u64 upath, u64 mode)
+{
+	struct inode *ip;
+	struct file *f;
+	int r;
+
+	if ((r = lookup_at(p, dirfd, upath, 0, &ip, &f)) < 0)
+		return r;
+	return chmod_inode(ip, mode);
+}
+
+static i64 sys_fchmod(struct proc *p, u64 fd, u64 mode)
+{
+	struct file *f = fd_file(p, fd);
+
+	return f ? chmod_inode(f->ip, mode) : -EBADF;
+}
+
+/* chown: every file belongs to root (uid and gid 0, the only user), and
+ * stays so: giving it to root (or -1, "unchanged") is all that succeeds.
+ * No path (fchown): the file open as dirfd. */
+static i64 sys_fchownat(struct proc *p, i64 dirfd, u64 upath, u64 uid, u64 gid, u64 atflags)
+{
+	struct inode *ip;
+	struct file *f;
+	int r;
+
+	if (upath && (r = lookup_at(p, dirfd, upath, atflags & (AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW),
+				    &ip, &f)) < 0)
+		return r;
+	if (!upath && !fd_file(p, (u64)dirfd))
+		return -EBADF;
+	if ((u32)uid && (u32)uid != 0xffffffffu)
+		return -EPERM;
+	return (u32)gid && (u32)gid != 0xffffffffu ? -EPERM : 0;
+}
+
+#define UTIME_NOW ((1l << 30) - 1)
+#define UTIME_OMIT ((1l << 30) - 2)
+
+/* utimensat(dirfd, path, times[2], flags): we keep one time, the mtime
+ * (times[1]); NULL times or UTIME_NOW: now (seconds since boot: there is no
+ * wall clock yet). A NULL path is dirfd's own file (futimens). */
+static i64 sys_utimensat(struct proc *p, i64 dirfd, u64 upath, u64 utimes, u64 atflags)
+{
+	struct inode *ip;
+	struct file *f = NULL;
+	i64 ts[4] = { 0, UTIME_NOW, 0, UTIME_NOW };
+	int r;
+
+	if (utimes && copyin(p->pml4, ts, utimes, sizeof(ts)) < 0)
+		return -EFAULT;
+	if (!upath) {
+		if (!(f = fd_file(p, (u64)dirfd)))
+			return -EBADF;
+		ip = f->ip;
+	} else if ((r = lookup_at(p, dirfd, upath, atflags & (AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW),
+				  &ip, &f)) < 0) {
+		return r;
+	}
+	if (!ip || ip->pkind)
+		return -EPERM;
+	if (ts[3] == UTIME_NOW)
+		ip->mtime = kvmclock_ns() / 1000000000;
+	else if (ts[3] != UTIME_OMIT)
+		ip->mtime = (u64)ts[2];
+	return 0;
+}
+
 /*
  * The file system calls, by their Linux numbers: syscall.c asks here for
  * any number its own switch does not know. true if it was one of ours.
@@ -787,7 +865,9 @@ enum {
 	NR_getdents64 = 217, NR_openat = 257, NR_mkdirat = 258, NR_newfstatat = 262,
 	NR_unlinkat = 263, NR_renameat = 264, NR_symlinkat = 266, NR_readlinkat = 267,
 	NR_faccessat = 269, NR_dup3 = 292, NR_pipe2 = 293, NR_preadv = 295, NR_pwritev = 296,
-	NR_renameat2 = 316, NR_statx = 332, NR_faccessat2 = 439,
+	NR_renameat2 = 316, NR_statx = 332, NR_faccessat2 = 439, NR_chmod = 90, NR_fchmod = 91,
+	NR_chown = 92, NR_fchown = 93, NR_lchown = 94, NR_fchownat = 260, NR_fchmodat = 268,
+	NR_utimensat = 280,
 };
 
 bool file_syscall(struct proc *p, struct trapframe *tf, i64 *ret)
@@ -846,6 +926,14 @@ bool file_syscall(struct proc *p, struct trapframe *tf, i64 *ret)
 	case NR_ftruncate: r = sys_ftruncate(p, a0, (i64)a1); break;
 	case NR_fsync: case NR_fdatasync: r = fd_file(p, a0) ? 0 : -EBADF; break;
 	case NR_umask: r = 022; break; /* fixed: files get mode & ~022 */
+	case NR_chmod: r = sys_fchmodat(p, AT_FDCWD, a0, a1); break;
+	case NR_fchmod: r = sys_fchmod(p, a0, a1); break;
+	case NR_fchmodat: r = sys_fchmodat(p, d0, a1, a2); break;
+	case NR_chown: r = sys_fchownat(p, AT_FDCWD, a0, a1, a2, 0); break;
+	case NR_lchown: r = sys_fchownat(p, AT_FDCWD, a0, a1, a2, AT_SYMLINK_NOFOLLOW); break;
+	case NR_fchown: r = sys_fchownat(p, (i64)(int)a0, 0, a1, a2, 0); break;
+	case NR_fchownat: r = a1 ? sys_fchownat(p, d0, a1, a2, a3, a4) : -EFAULT; break;
+	case NR_utimensat: r = sys_utimensat(p, d0, a1, a2, a3); break;
 #ifndef HAVE_VMA
 	/* Interim, until mm's mprotect (syscall.c's switch comes first): glibc's
 	 * static start-up gives up without it (RELRO). Accepted, nothing changes. */

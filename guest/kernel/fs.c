@@ -148,6 +148,15 @@ static struct inode *ensure(struct inode *dir, const char *name, u32 mode, u32 r
 	return ip;
 }
 
+/* A symbolic link to a constant target, unless the archive has that name. */
+static void link_to(struct inode *dir, const char *name, const char *target)
+{
+	struct inode *ip;
+
+	if (!lookup_n(dir, name, strlen(name)) && (ip = ensure(dir, name, S_IFLNK | 0777, 0)))
+		ip->rodata = (const u8 *)target, ip->size = strlen(target);
+}
+
 /* At boot (the first process's file_init): the tree. */
 void fs_init(void)
 {
@@ -164,6 +173,9 @@ void fs_init(void)
 		ensure(dev, "tty", S_IFCHR | 0666, DEV_TTY);
 		ensure(dev, "null", S_IFCHR | 0666, DEV_NULL);
 		ensure(dev, "zero", S_IFCHR | 0666, DEV_ZERO);
+		link_to(dev, "stdin", "/proc/self/fd/0");
+		link_to(dev, "stdout", "/proc/self/fd/1");
+		link_to(dev, "stderr", "/proc/self/fd/2");
 	}
 	ensure(fs_root, "tmp", S_IFDIR | 01777, 0);
 	if ((proc = ensure(fs_root, "proc", S_IFDIR | 0555, 0)))

@@ -279,6 +279,20 @@ static void tree_tests(void)
 	check(unlink("/dir") == -1 && errno == EISDIR, "unlink a directory: EISDIR");
 	check(rmdir("/dir") == -1 && errno == ENOTEMPTY, "rmdir a full one: ENOTEMPTY");
 	check(access("/kfiles", X_OK) == 0 && access("/etc/motd", X_OK) == -1, "access X_OK");
+	check(chmod("/etc/motd", 0755) == 0 && stat("/etc/motd", &st) == 0 &&
+	      (st.st_mode & 07777) == 0755 && S_ISREG(st.st_mode) && access("/etc/motd", X_OK) == 0,
+	      "chmod 0755 makes it executable");
+	fd = open("/etc/motd", O_RDONLY);
+	check(fchmod(fd, 0644) == 0 && access("/etc/motd", X_OK) == -1, "fchmod 0644");
+	close(fd);
+	{
+		struct timespec ts[2] = { { 0, UTIME_OMIT }, { 1234567, 0 } };
+
+		check(utimensat(AT_FDCWD, "/etc/motd", ts, 0) == 0 && stat("/etc/motd", &st) == 0 &&
+		      st.st_mtime == 1234567, "utimensat sets the mtime");
+	}
+	check(chown("/etc/motd", 0, 0) == 0 && chown("/etc/motd", 1000, 1000) == -1 && errno == EPERM,
+	      "chown: root's, and only root's");
 }
 
 /* 52 fields: pid (comm) state ppid ... */
@@ -329,6 +343,10 @@ static void proc_tests(void)
 	      "fd 0 is /dev/console");
 	check(readlink("/proc/self/fd/60", buf, sizeof(buf)) == -1 && errno == ENOENT,
 	      "no link for a closed fd");
+	fd = open("/dev/stdout", O_WRONLY);
+	check(fd >= 0 && write(fd, "through /dev/stdout\n", 20) == 20,
+	      "/dev/stdout -> /proc/self/fd/1 -> /dev/console");
+	close(fd);
 	{
 		DIR *d = opendir("/proc");
 		struct dirent *e;
