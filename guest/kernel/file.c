@@ -518,7 +518,7 @@ static void fill_stat(struct inode *ip, struct file *f, struct kstat *st)
 		f->ops->stat(f, &st->mode, &size);
 		st->size = (i64)size;
 		st->nlink = 1;
-		st->ino = (u64)f >> 4 & 0xffffff;
+		st->ino = (u32)((u64)f->pipe >> 4); /* both ends: one inode, as /proc/PID/fd says */
 		st->dev = 0xc;
 		return;
 	}
@@ -890,10 +890,7 @@ bool file_syscall(struct proc *p, struct trapframe *tf, i64 *ret)
 	case NR_close: r = fd_close(p, a0); break;
 	case NR_lseek: r = sys_lseek(p, a0, (i64)a1, a2); break;
 	case NR_ioctl: r = sys_ioctl(p, a0, a1, a2); break;
-	case NR_dup: r = fd_file(p, a0) ? fd_install(p, p->ofile[a0], 0, false) : -EBADF;
-		if (r >= 0)
-			p->ofile[a0]->ref++;
-		break;
+	case NR_dup: r = sys_fcntl(p, a0, F_DUPFD, 0); break;
 	case NR_dup2: r = sys_dup3(p, a0, a1, 0, true); break;
 	case NR_dup3: r = sys_dup3(p, a0, a1, a2, false); break;
 	case NR_fcntl: r = sys_fcntl(p, a0, a1, a2); break;
