@@ -867,7 +867,7 @@ enum {
 	NR_faccessat = 269, NR_dup3 = 292, NR_pipe2 = 293, NR_preadv = 295, NR_pwritev = 296,
 	NR_renameat2 = 316, NR_statx = 332, NR_faccessat2 = 439, NR_chmod = 90, NR_fchmod = 91,
 	NR_chown = 92, NR_fchown = 93, NR_lchown = 94, NR_fchownat = 260, NR_fchmodat = 268,
-	NR_utimensat = 280,
+	NR_utimensat = 280, NR_poll = 7, NR_select = 23, NR_pselect6 = 270, NR_ppoll = 271,
 };
 
 bool file_syscall(struct proc *p, struct trapframe *tf, i64 *ret)
@@ -931,6 +931,10 @@ bool file_syscall(struct proc *p, struct trapframe *tf, i64 *ret)
 	case NR_fchown: r = sys_fchownat(p, (i64)(int)a0, 0, a1, a2, 0); break;
 	case NR_fchownat: r = a1 ? sys_fchownat(p, d0, a1, a2, a3, a4) : -EFAULT; break;
 	case NR_utimensat: r = sys_utimensat(p, d0, a1, a2, a3); break;
+	case NR_poll: r = sys_poll(p, a0, a1, (i64)(int)a2); break;
+	case NR_ppoll: r = sys_ppoll(p, a0, a1, a2); break;
+	case NR_select: r = sys_select(p, a0, a1, a2, a3, a4, false); break;
+	case NR_pselect6: r = sys_select(p, a0, a1, a2, a3, a4, true); break;
 #ifndef HAVE_VMA
 	/* Interim, until mm's mprotect (syscall.c's switch comes first): glibc's
 	 * static start-up gives up without it (RELRO). Accepted, nothing changes. */

@@ -100,7 +100,14 @@ struct fileops {
 	i64 (*getdents)(struct file *f, struct proc *p, u64 ubuf, u64 n); /* NULL: -ENOTDIR */
 	i64 (*ioctl)(struct file *f, struct proc *p, u64 req, u64 arg); /* NULL: -ENOTTY */
 	void (*close)(struct file *f); /* the last reference went */
+	u32 (*poll)(struct file *f); /* POLLIN | POLLOUT | POLLHUP | POLLERR now; NULL: IN | OUT */
 };
+#define POLLIN 0x1
+#define POLLOUT 0x4
+#define POLLERR 0x8
+#define POLLHUP 0x10
+#define POLLNVAL 0x20
+extern int poll_chan; /* poll and select sleep here; pipes wake it */
 
 struct pipe;
 struct file {
@@ -148,6 +155,11 @@ extern const struct fileops tty_fops;
 
 /* pipe.c */
 int pipe_create(struct file **rf, struct file **wf);
+
+/* poll.c */
+i64 sys_poll(struct proc *p, u64 ufds, u64 nfds, i64 timeout_ms);
+i64 sys_ppoll(struct proc *p, u64 ufds, u64 nfds, u64 uts);
+i64 sys_select(struct proc *p, u64 nfds, u64 ur, u64 uw, u64 ue, u64 utv, bool timespec);
 
 /* procfs.c */
 #define PROC_ROOT 1

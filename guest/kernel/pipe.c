@@ -49,6 +49,7 @@ static i64 pipe_read(struct file *f, struct proc *p, u64 ubuf, u64 n, u64 off)
 		pi->nread += k, done += k;
 	}
 	wakeup(&pi->nwrite); /* room for writers */
+	wakeup(&poll_chan);
 	return (i64)done;
 }
 
@@ -86,6 +87,7 @@ static i64 pipe_write(struct file *f, struct proc *p, u64 ubuf, u64 n, u64 off)
 		pi->nwrite += k, done += k;
 	}
 	wakeup(&pi->nread); /* data for readers */
+	wakeup(&poll_chan);
 	return (i64)done;
 }
 
@@ -99,6 +101,7 @@ static void pipe_close(struct file *f)
 		pi->writers--;
 	wakeup(&pi->nread); /* a reader sees end of file; a writer, EPIPE */
 	wakeup(&pi->nwrite);
+	wakeup(&poll_chan);
 	if (!pi->readers && !pi->writers) {
 		kfree(pi->buf);
 		kmfree(pi);
@@ -121,9 +124,22 @@ static i64 pipe_ioctl(struct file *f, struct proc *p, u64 req, u64 arg)
 	return -ENOTTY;
 }
 
+/* What poll sees: data (or the writers gone) for the read end, room (or
+ * the readers gone) for the write end. */
+static u32 pipe_poll(struct file *f)
+{
+	struct pipe *pi = f->pipe;
+
+	if ((f->flags & O_ACCMODE) == O_RDONLY)
+		return (pi->nwrite != pi->nread ? POLLIN : 0) | (pi->writers ? 0 : POLLHUP);
+	if (!pi->readers)
+		return POLLOUT | POLLERR;
+	return pi->nwrite - pi->nread < PIPE_SIZE ? POLLOUT : 0;
+}
+
 static const struct fileops pipe_fops = {
 	.read = pipe_read, .write = pipe_write, .stat = pipe_stat,
-	.ioctl = pipe_ioctl, .close = pipe_close,
+	.ioctl = pipe_ioctl, .close = pipe_close, .poll = pipe_poll,
 };
 
 /* A new pipe: its read end and its write end, as two open files. */

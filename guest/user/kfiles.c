@@ -10,11 +10,15 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <sys/select.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <sys/syscall.h>
 #include <sys/sysinfo.h>
 #include <sys/wait.h>
@@ -362,6 +366,47 @@ static void proc_tests(void)
 	}
 }
 
+static void poll_tests(void)
+{
+	int p[2], status;
+	struct pollfd pf[3];
+	struct timespec t0, t1;
+	fd_set rd;
+	struct timeval tv = { 0, 0 };
+	pid_t pid;
+	long ms;
+
+	pipe(p);
+	pf[0] = (struct pollfd){ .fd = p[0], .events = POLLIN };
+	pf[1] = (struct pollfd){ .fd = p[1], .events = POLLOUT };
+	pf[2] = (struct pollfd){ .fd = 63, .events = POLLIN };
+	check(poll(pf, 3, 0) == 2 && !pf[0].revents && pf[1].revents == POLLOUT &&
+	      pf[2].revents == POLLNVAL, "poll: an empty pipe is not readable, is writable; fd 63 POLLNVAL");
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	check(poll(pf, 1, 50) == 0, "poll with a 50 ms timeout on an empty pipe: 0");
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+	printf("poll timeout: %ld ms\n", ms);
+	check(ms >= 50 && ms < 1000, "the timeout took 50 ms or a little more");
+	pid = fork();
+	if (pid == 0) {
+		for (int i = 0; i < 20; i++)
+			sched_yield();
+		write(p[1], "!", 1);
+		_exit(0);
+	}
+	check(poll(pf, 1, -1) == 1 && pf[0].revents == POLLIN, "poll sleeps until the child writes");
+	FD_ZERO(&rd);
+	FD_SET(p[0], &rd);
+	check(select(p[0] + 1, &rd, NULL, NULL, &tv) == 1 && FD_ISSET(p[0], &rd),
+	      "select: the pipe is readable");
+	waitpid(pid, &status, 0);
+	close(p[1]);
+	read(p[0], &status, 1);
+	check(poll(pf, 1, -1) == 1 && (pf[0].revents & POLLHUP), "POLLHUP once the writers are gone");
+	close(p[0]);
+}
+
 /* execve keeps fds but closes the close-on-exec ones: the new program checks. */
 static void cloexec_tests(void)
 {
@@ -402,6 +447,7 @@ int main(int argc, char **argv)
 	bad_tests();
 	tree_tests();
 	proc_tests();
+	poll_tests();
 	cloexec_tests();
 	printf("kfiles: %d failures\n", fails);
 	return fails;
