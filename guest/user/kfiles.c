@@ -336,6 +336,39 @@ static void proc_tests(void)
 	close(fd);
 	check(n == 8 && !memcmp(buf, "/kfiles", 8), "/proc/PID/cmdline is our argv, NUL-ended");
 	check(open("/proc/meminfo", O_WRONLY) == -1 && errno == EACCES, "/proc is read-only");
+	{
+		/* Another process, asleep in a pipe read: S in its stat and status. */
+		int pp[2], st;
+		pid_t child;
+		char path[64], text[512] = { 0 };
+
+		pipe(pp);
+		child = fork();
+		if (child == 0) {
+			read(pp[0], &st, 1);
+			_exit(0);
+		}
+		sched_yield(); /* let it run into its read */
+		snprintf(path, sizeof(path), "/proc/%d/stat", child);
+		fd = open(path, O_RDONLY);
+		read(fd, text, sizeof(text) - 1);
+		close(fd);
+		snprintf(want, sizeof(want), "%d (kfiles) S %d ", child, getpid());
+		check(!strncmp(text, want, strlen(want)), "a child asleep in a pipe read: S in /proc/PID/stat");
+		snprintf(path, sizeof(path), "/proc/%d/status", child);
+		fd = open(path, O_RDONLY);
+		memset(text, 0, sizeof(text));
+		read(fd, text, sizeof(text) - 1);
+		close(fd);
+		snprintf(want, sizeof(want), "State:\tS (sleeping)\nTgid:\t%d\n", child);
+		check(strstr(text, "Name:\tkfiles\n") && strstr(text, want) && strstr(text, "VmRSS:"),
+		      "its /proc/PID/status: Name, State, VmRSS");
+		write(pp[1], "x", 1);
+		waitpid(child, &st, 0);
+		close(pp[0]);
+		close(pp[1]);
+		check(access(path, F_OK) == -1 && errno == ENOENT, "once reaped, /proc/PID is gone");
+	}
 	fd = open("/etc/motd", O_RDONLY);
 	snprintf(want, sizeof(want), "/proc/self/fd/%d", fd);
 	memset(buf, 0, sizeof(buf));
