@@ -112,9 +112,12 @@ int exec(struct proc *p, const char *path, int argc, char *const argv[], int env
 	u64 size, bias = 0, end = 0, phdr = 0, sp = STACK_TOP, uargv[32], uenvp[32], execfn, random;
 	u8 rnd[16];
 	pte_t *pml4, *old;
+	int err;
 
-	if (!(file = initrd_find(path, &size)))
-		return -2; /* -ENOENT */
+	/* the filesystem (fs.c): relative to the cwd, following symbolic links
+	 * (busybox's applets: /bin/ls -> busybox; argv[0] stays "ls") */
+	if (!(file = fs_exec_lookup(p, path, &size, &err)))
+		return err;
 	eh = (const void *)file;
 	if (size < sizeof(*eh) || strncmp((const char *)eh->ident, "\177ELF", 4) ||
 	    eh->ident[4] != 2 /* 64-bit */ || eh->ident[5] != 1 /* little-endian */ ||
@@ -209,6 +212,7 @@ int exec(struct proc *p, const char *path, int argc, char *const argv[], int env
 	p->brk_start = p->brk = PGROUNDUP(end);
 	p->mmap_next = MMAP_BASE;
 	p->fs_base = 0;
+	file_exec(p, argc, argv); /* close-on-exec fds; argv for /proc/PID/cmdline */
 	{
 		const char *base = path;
 

@@ -11,8 +11,8 @@
  *   data      filesize bytes, padded to 4 bytes
  *
  * The last entry is named "TRAILER!!!". Paths are stored without a leading
- * "/" (cpio writes what `find` printed: "hello", "./bin/sh"...), so we
- * compare without the leading "/" and "./".
+ * "/" (cpio writes what `find` printed: "hello", "./bin/sh"...). fs.c turns
+ * the entries into its tree of inodes at boot.
  */
 #include "kernel.h"
 
@@ -38,53 +38,37 @@ static i64 field(const u8 *h, int i)
 	return (i64)v;
 }
 
-static const char *skip_root(const char *p)
-{
-	for (;;) {
-		if (p[0] == '/')
-			p++;
-		else if (p[0] == '.' && p[1] == '/')
-			p += 2;
-		else
-			return p;
-	}
-}
-
-/* The contents of the regular file at `path`, or NULL. */
-const u8 *initrd_find(const char *path, u64 *size)
+/*
+ * Call fn for every entry of the archive, in order: its name (as stored:
+ * "bin/sh", "./etc"...), mode, contents (in the module, which stays), size,
+ * mtime and, for a device node, its number (major << 8 | minor). Stops at
+ * the trailer, or at the first header that is not newc or does not fit.
+ */
+void initrd_foreach(initrd_fn fn)
 {
 	const u8 *base, *p, *end;
-	size_t plen;
 
 	if (!nmodules)
-		return NULL;
+		return;
 	base = P2V(modules[0].addr);
 	end = base + modules[0].size;
-	path = skip_root(path);
-	plen = strlen(path);
 	for (p = base; p + NEWC_HDR <= end;) {
-		i64 mode = field(p, 1), fsize = field(p, 6), nsize = field(p, 11);
+		i64 mode = field(p, 1), mtime = field(p, 5), fsize = field(p, 6);
+		i64 rmaj = field(p, 9), rmin = field(p, 10), nsize = field(p, 11);
 		const char *name = (const char *)p + NEWC_HDR;
 		const u8 *data;
 
-		if (strncmp((const char *)p, "070701", 6) || mode < 0 || fsize < 0 || nsize < 1)
-			return NULL; /* not newc, or a corrupt archive */
-		data = base + (((p - base) + NEWC_HDR + (u64)nsize + 3) & ~3ul);
-		if ((const u8 *)name + nsize > end || data + fsize > end)
-			return NULL;
-		if (name[nsize - 1] != 0)
-			return NULL;
+		if (strncmp((const char *)p, "070701", 6) || mode < 0 || fsize < 0 || nsize < 1 ||
+		    mtime < 0 || rmaj < 0 || rmin < 0)
+			return; /* not newc, or a corrupt archive */
+		data = base + (((u64)(p - base) + NEWC_HDR + (u64)nsize + 3) & ~3ul);
+		if ((const u8 *)name + nsize > end || data > end || (u64)fsize > (u64)(end - data) ||
+		    name[nsize - 1] != 0)
+			return;
 		if (!strncmp(name, "TRAILER!!!", 11))
-			return NULL;
-		{
-			const char *n = skip_root(name);
-
-			if ((mode & 0170000) == 0100000 && strlen(n) == plen && !strncmp(n, path, plen)) {
-				*size = (u64)fsize;
-				return data;
-			}
-		}
-		p = base + (((data - base) + (u64)fsize + 3) & ~3ul);
+			return;
+		fn(name, (u32)mode, data, (u64)fsize, (u64)mtime,
+		   (u32)((rmaj & 0xfff) << 8 | (rmin & 0xff)));
+		p = base + (((u64)(data - base) + (u64)fsize + 3) & ~3ul);
 	}
-	return NULL;
 }

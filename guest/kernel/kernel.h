@@ -135,6 +135,7 @@ bool mm_selftest(void);
 
 /* proc.c */
 #define NPROC 64
+#define NOFILE 64 /* open files per process */
 #define KSTACK_SIZE 16384
 enum procstate { UNUSED, EMBRYO, RUNNABLE, RUNNING, SLEEPING, ZOMBIE };
 struct proc {
@@ -170,6 +171,12 @@ struct proc {
 	struct {
 		u32 nr, count;
 	} nosys[16];          /* the unimplemented syscalls it made */
+	/* Files (file.c): open files by fd, the FD_CLOEXEC bit of each fd, the cwd. */
+	struct file *ofile[NOFILE];
+	u64 cloexec;
+	struct inode *cwd;
+	char cmdline[256];    /* the argv exec was given, NUL-separated (/proc/PID/cmdline) */
+	u32 cmdline_len;
 };
 extern struct proc *curproc, *initproc;
 extern struct proc procs[NPROC];
@@ -184,6 +191,7 @@ void wakeup(const void *chan);
 void proc_exit(int status) __attribute__((noreturn));
 void proc_kill(int sig) __attribute__((noreturn));
 i64 proc_fork(void);
+struct proc *proc_at(int slot); /* the process table's slot 0..NPROC-1 (procfs) */
 int proc_count(void);
 #define RUSAGE_SELF 0
 #define RUSAGE_CHILDREN (-1)
@@ -228,7 +236,19 @@ i64 tty_write(struct proc *p, u64 ubuf, u64 n);
 i64 tty_ioctl(struct proc *p, u64 req, u64 arg);
 
 /* initrd.c */
-const u8 *initrd_find(const char *path, u64 *size);
+typedef void (*initrd_fn)(const char *name, u32 mode, const u8 *data, u64 size, u64 mtime,
+			  u32 rdev);
+void initrd_foreach(initrd_fn fn); /* every entry of the cpio archive, in order */
+
+/* file.c, fs.c, pipe.c, procfs.c: files (fs.h has the details) */
+struct file;
+struct inode;
+void file_init(struct proc *p); /* the first process: the tree, cwd /, fds 0-2 the console */
+void file_fork(struct proc *np, struct proc *p); /* the child shares p's open files */
+void file_exec(struct proc *p, int argc, char *const argv[]); /* close CLOEXEC fds, keep argv */
+void file_exit(struct proc *p); /* close every fd */
+bool file_syscall(struct proc *p, struct trapframe *tf, i64 *ret); /* the file syscalls */
+const u8 *fs_exec_lookup(struct proc *p, const char *path, u64 *size, int *err);
 
 /* exec.c */
 int exec(struct proc *p, const char *path, int argc, char *const argv[], int envc,

@@ -314,6 +314,7 @@ static void start_init(void)
 	argv[argc] = NULL;
 	if (!(p = proc_alloc(argv[0])))
 		panic("no proc for init");
+	file_init(p); /* the filesystem, cwd /, /dev/console as fds 0, 1, 2 */
 	if ((r = exec(p, argv[0], argc, argv, 0, NULL)) < 0) {
 		kprintf("kernel: cannot run init %s: %s (error %d)%s; ending the VM with status %d\n",
 			argv[0], r == -2 ? "no such file in the initramfs" : "not a static ELF64 program",

@@ -163,7 +163,9 @@ u64 pmm_usable_bytes(void) { return usable; }
  * up to a power of two (32 ... 2048 bytes); each size has its own free list,
  * refilled by cutting a fresh page into blocks. A block carries its size
  * class in a 16-byte header, so kmfree() knows which list it goes back to.
- * Pages given to the heap stay with it.
+ * The first block of each heap page holds a count of the page's blocks in
+ * use: when the last one is freed, the page goes back to the page allocator
+ * (so a burst of processes leaves no memory behind once they are gone).
  */
 #define KM_MIN_SHIFT 5
 #define KM_CLASSES 7 /* 32, 64, ..., 2048 */
@@ -171,7 +173,12 @@ struct km_block {
 	struct km_block *next; /* while free */
 	u64 class;
 };
+struct km_page {
+	u64 inuse; /* blocks of this page handed out */
+};
 static struct km_block *km_free[KM_CLASSES];
+
+static struct km_page *km_page_of(void *p) { return (struct km_page *)PGROUNDDOWN((u64)p); }
 
 void *kmalloc(size_t n)
 {
@@ -189,7 +196,8 @@ void *kmalloc(size_t n)
 
 		if (!page)
 			return NULL;
-		for (size_t off = 0; off < PAGE_SIZE; off += size) {
+		((struct km_page *)page)->inuse = 0;
+		for (size_t off = size; off < PAGE_SIZE; off += size) { /* block 0: the count */
 			b = (struct km_block *)(page + off);
 			b->next = km_free[c];
 			km_free[c] = b;
@@ -198,12 +206,14 @@ void *kmalloc(size_t n)
 	b = km_free[c];
 	km_free[c] = b->next;
 	b->class = (u64)c;
+	km_page_of(b)->inuse++;
 	return b + 1;
 }
 
 void kmfree(void *p)
 {
-	struct km_block *b = (struct km_block *)p - 1;
+	struct km_block *b = (struct km_block *)p - 1, **pp;
+	struct km_page *page;
 
 	if (!p)
 		return;
@@ -211,4 +221,14 @@ void kmfree(void *p)
 		panic("kmfree: bad block %p", p);
 	b->next = km_free[b->class];
 	km_free[b->class] = b;
+	page = km_page_of(b);
+	if (--page->inuse)
+		return;
+	/* The page is all free: take its blocks off the list, give it back. */
+	for (pp = &km_free[b->class]; *pp;)
+		if (km_page_of(*pp) == page)
+			*pp = (*pp)->next;
+		else
+			pp = &(*pp)->next;
+	kfree(page);
 }

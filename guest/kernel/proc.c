@@ -234,6 +234,7 @@ static void do_exit(int status, int wait_status)
 			status & 0xFF);
 		kexit(status & 0xFF);
 	}
+	file_exit(p); /* close its files: pipe readers see EOF */
 	for (int k = 0; k < NPROC; k++)
 		if (procs[k].parent == p && procs[k].state != UNUSED)
 			procs[k].parent = initproc; /* orphans: init adopts them */
@@ -270,6 +271,7 @@ i64 proc_fork(void)
 	np->brk = p->brk;
 	np->mmap_next = p->mmap_next;
 	sched_fork(np, p);
+	file_fork(np, p);
 	__asm__ volatile("fxsave64 %0" : "=m"(np->fpu)); /* ours, live in the CPU */
 	np->state = RUNNABLE;
 	return np->pid;
@@ -333,6 +335,8 @@ i64 proc_wait4(i64 pid, u64 ustatus, u64 options, u64 urusage)
 		sleep_on(p); /* a child's exit wakes its parent's channel */
 	}
 }
+
+struct proc *proc_at(int slot) { return &procs[slot]; }
 
 /* How many processes exist (zombies too). */
 int proc_count(void)

@@ -95,54 +95,6 @@ void syscall_init(void)
 	wrmsr(MSR_FMASK, RFLAGS_IF | RFLAGS_DF | RFLAGS_TF | RFLAGS_AC);
 }
 
-/* fds 0, 1 and 2 are the console (tty.c) until there are files. */
-static i64 sys_read(struct proc *p, u64 fd, u64 buf, u64 n)
-{
-	if (fd > 2)
-		return -EBADF;
-	return tty_read(p, buf, n);
-}
-
-static i64 sys_write(struct proc *p, u64 fd, u64 buf, u64 n)
-{
-	if (fd > 2)
-		return -EBADF;
-	return tty_write(p, buf, n);
-}
-
-static i64 sys_writev(struct proc *p, u64 fd, u64 iov, u64 iovcnt)
-{
-	i64 total = 0;
-
-	if (fd > 2)
-		return -EBADF;
-	if (iovcnt > 1024)
-		return -EINVAL;
-	for (u64 i = 0; i < iovcnt; i++) {
-		struct {
-			u64 base, len;
-		} v;
-		i64 r;
-
-		if (copyin(p->pml4, &v, iov + i * 16, 16) < 0)
-			return total ? total : -EFAULT;
-		r = tty_write(p, v.base, v.len);
-		if (r < 0)
-			return total ? total : r;
-		total += r;
-		if ((u64)r < v.len)
-			break;
-	}
-	return total;
-}
-
-static i64 sys_ioctl(struct proc *p, u64 fd, u64 req, u64 arg)
-{
-	if (fd > 2)
-		return -EBADF;
-	return tty_ioctl(p, req, arg);
-}
-
 static i64 sys_getrusage(struct proc *p, u64 who, u64 uru)
 {
 	u8 ru[144];
@@ -328,10 +280,6 @@ void syscall(struct trapframe *tf)
 
 	sched_enter_kernel(p); /* the CPU time so far was user time (sched.c) */
 	switch (nr) {
-	case SYS_read: r = sys_read(p, a0, a1, a2); break;
-	case SYS_write: r = sys_write(p, a0, a1, a2); break;
-	case SYS_writev: r = sys_writev(p, a0, a1, a2); break;
-	case SYS_ioctl: r = sys_ioctl(p, a0, a1, a2); break;
 	case SYS_brk: r = sys_brk(p, a0); break;
 	case SYS_mmap: r = sys_mmap(p, a0, a1, a2, a3, a4, tf->r9); break;
 	case SYS_munmap: r = sys_munmap(p, a0, a1); break;
@@ -368,6 +316,8 @@ void syscall(struct trapframe *tf)
 	case SYS_sched_getparam: r = sys_sched_getparam(p, a0, a1); break;
 	case SYS_exit: case SYS_exit_group: proc_exit((int)(a0 & 0xFF));
 	default:
+		if (file_syscall(p, tf, &r)) /* file.c: fds, files, pipes, /proc */
+			break;
 		count_nosys(p, nr);
 		r = -ENOSYS;
 	}

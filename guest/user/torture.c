@@ -1,0 +1,232 @@
+/* torture — the teaching kernel must survive a hostile program (issue 7's robustness test).
+ *
+ *   1. garbage: every implemented system call with bad pointers, lengths, fds and flags, each call number in a
+ *      child of its own (some calls, munmap or rt_sigreturn with garbage, may kill that child: that is allowed;
+ *      the kernel may not fault);
+ *   2. fork until fork fails, then wait for every child;
+ *   3. exhaust memory: a child touches anonymous memory until the kernel kills it, another grows its heap with brk
+ *      until brk refuses;
+ *   4. the kernel's counters (free memory, processes) are back where they were.
+ *
+ * Prints one line per phase and "torture: ok" at the end; exits 1 on a failed check. It only runs on the teaching
+ * kernel (uname says "kvmlab"): on a real Linux it would exhaust the host's memory.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/sysinfo.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static long raw6(long nr, long a, long b, long c, long d, long e, long f)
+{
+	register long r10 __asm__("r10") = d, r8 __asm__("r8") = e, r9 __asm__("r9") = f;
+	long ret;
+
+	__asm__ volatile("syscall"
+	                 : "=a"(ret)
+	                 : "a"(nr), "D"(a), "S"(b), "d"(c), "r"(r10), "r"(r8), "r"(r9)
+	                 : "rcx", "r11", "memory");
+	return ret;
+}
+
+/* The system calls to feed garbage to (Linux x86_64 numbers). Not here: exit and exit_group (they would
+ * only end the child), fork/vfork/clone (phase 2), pause and rt_sigsuspend (they would wait forever), kill
+ * (a garbage pid of 0 or -1 would hit this program itself or every process: tried with safe pids below). */
+static const int calls[] = {
+	0 /* read */, 1 /* write */, 2 /* open */, 3 /* close */, 4 /* stat */, 5 /* fstat */, 6 /* lstat */,
+	8 /* lseek */, 9 /* mmap */, 10 /* mprotect */, 11 /* munmap */, 12 /* brk */, 13 /* rt_sigaction */,
+	14 /* rt_sigprocmask */, 15 /* rt_sigreturn */, 16 /* ioctl */, 17 /* pread64 */, 18 /* pwrite64 */,
+	19 /* readv */, 20 /* writev */, 21 /* access */, 22 /* pipe */, 24 /* sched_yield */, 28 /* madvise */,
+	32 /* dup */, 33 /* dup2 */, 35 /* nanosleep */, 39 /* getpid */, 59 /* execve */, 61 /* wait4 */,
+	63 /* uname */, 72 /* fcntl */, 78 /* getdents */, 79 /* getcwd */, 80 /* chdir */, 89 /* readlink */,
+	96 /* gettimeofday */, 97 /* getrlimit */, 98 /* getrusage */, 99 /* sysinfo */, 100 /* times */,
+	109 /* setpgid */, 110 /* getppid */, 111 /* getpgrp */, 112 /* setsid */, 121 /* getpgid */,
+	127 /* rt_sigpending */, 140 /* getpriority */, 141 /* setpriority */, 158 /* arch_prctl */,
+	203 /* sched_setaffinity */, 204 /* sched_getaffinity */, 217 /* getdents64 */, 218 /* set_tid_address */,
+	228 /* clock_gettime */, 229 /* clock_getres */, 230 /* clock_nanosleep */, 257 /* openat */,
+	262 /* newfstatat */, 267 /* readlinkat */, 269 /* faccessat */, 292 /* dup3 */, 293 /* pipe2 */,
+	302 /* prlimit64 */, 309 /* getcpu */, 318 /* getrandom */, 332 /* statx */, 439 /* faccessat2 */,
+};
+
+static char good[8192]; /* a valid buffer full of 0xff: as a struct, every field is -1 or huge */
+
+/* Bad values for any argument: NULL, low, kernel (higher half, direct map), non-canonical, unaligned at the
+ * end of the user half, -1, huge lengths, a valid buffer (with the lengths above it is too short). */
+static long garbage(int i)
+{
+	static const long v[] = {
+		0, 1, 0xfff, (long)0xffffffff80000000ul, (long)0xffff800000000000ul, 0x0000800000000000l,
+		0x00007ffffffffff0l, -1, 0x7fffffffffffl, 1l << 40, (long)good, (long)good + sizeof(good) - 3,
+	};
+	return v[i % (int)(sizeof(v) / sizeof(v[0]))];
+}
+#define NGARBAGE 12
+
+/* One call number, every combination of garbage in its first three arguments (and some in the others). */
+static void hammer(int nr)
+{
+	int q[2];
+
+	/* fd 0 is the terminal: a read there would wait for input. Instead a pipe with some data and no
+	 * writer left, so that reads end (end of file) once it is drained. */
+	if (pipe(q) < 0 || write(q[1], good, 4096) != 4096)
+		_exit(6);
+	close(q[1]);
+	dup2(q[0], 0);
+	for (int a = 0; a < NGARBAGE; a++)
+		for (int b = 0; b < NGARBAGE; b++)
+			for (int c = 0; c < NGARBAGE; c++) {
+				long x = garbage(a), y = garbage(b), z = garbage(c);
+
+				/* read/pread/readv/nanosleep with a valid fd and buffer may still wait: bound
+				 * the size and the time with what the garbage offers. nanosleep/clock_nanosleep
+				 * read their time from `good` (all 0xff: a negative time, EINVAL). */
+				if ((nr == 0 || nr == 17 || nr == 19) && x >= 0 && x <= 2)
+					x = 0;
+				if (nr == 61 && x == -1 && (c & 1))
+					continue; /* wait4(-1) without WNOHANG: no children here, ECHILD anyway */
+				raw6(nr, x, y, z, garbage(a + b), garbage(b + c), garbage(a + c));
+			}
+	_exit(0);
+}
+
+static int garbage_phase(void)
+{
+	int died = 0;
+
+	for (size_t i = 0; i < sizeof(calls) / sizeof(calls[0]); i++) {
+		int st;
+		pid_t pid = fork();
+
+		if (pid < 0)
+			return perror("fork"), -1;
+		if (pid == 0)
+			hammer(calls[i]);
+		if (waitpid(pid, &st, 0) != pid)
+			return perror("waitpid"), -1;
+		if (WIFSIGNALED(st)) {
+			printf("  call %d killed its child with signal %d (allowed)\n", calls[i], WTERMSIG(st));
+			died++;
+		}
+	}
+	/* kill with pids that exist nowhere, and signal numbers out of range for ourselves. */
+	if (kill(999999, SIGKILL) == 0 || kill(getpid(), 1000) == 0 || kill(getpid(), -5) == 0)
+		return fprintf(stderr, "kill accepted a bad pid or signal\n"), -1;
+	printf("torture: garbage to %zu system calls x %d argument sets: the kernel survived (%d children killed)\n",
+	       sizeof(calls) / sizeof(calls[0]), NGARBAGE * NGARBAGE * NGARBAGE, died);
+	return 0;
+}
+
+static int fork_phase(void)
+{
+	int p[2], n = 0, reaped = 0, st;
+	pid_t pid;
+	char c;
+
+	if (pipe(p) < 0)
+		return perror("pipe"), -1;
+	for (;;) {
+		pid = fork();
+		if (pid < 0)
+			break;
+		if (pid == 0) { /* wait until the parent closes the pipe, then end */
+			close(p[1]);
+			while (read(p[0], &c, 1) < 0 && errno == EINTR)
+				;
+			_exit(0);
+		}
+		n++;
+	}
+	if (errno != EAGAIN && errno != ENOMEM)
+		return perror("fork failed, but not with EAGAIN or ENOMEM"), -1;
+	close(p[0]), close(p[1]);
+	while ((pid = wait(&st)) > 0)
+		reaped += WIFEXITED(st) && WEXITSTATUS(st) == 0;
+	if (errno != ECHILD || reaped != n)
+		return fprintf(stderr, "forked %d, reaped %d cleanly\n", n, reaped), -1;
+	printf("torture: forked %d children until fork failed (%s), all reaped\n", n, strerror(EAGAIN));
+	return 0;
+}
+
+static int memory_phase(void)
+{
+	int st;
+	pid_t pid = fork();
+
+	if (pid == 0) { /* touch 32 GiB of address space: the kernel must kill us long before */
+		size_t len = 1ul << 35;
+		char *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+
+		if (m == MAP_FAILED) /* refused outright: also fine, but then use brk below */
+			_exit(3);
+		for (size_t i = 0; i < len; i += 4096)
+			m[i] = 1;
+		_exit(4); /* touched it all: the kernel lied about memory */
+	}
+	if (pid < 0 || waitpid(pid, &st, 0) != pid)
+		return perror("fork/waitpid"), -1;
+	if (WIFEXITED(st) && WEXITSTATUS(st) == 4)
+		return fprintf(stderr, "32 GiB touched in a VM that does not have it\n"), -1;
+	printf("torture: a child touching memory without end: %s %d\n",
+	       WIFSIGNALED(st) ? "killed by signal" : "exited with", WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
+
+	pid = fork();
+	if (pid == 0) { /* grow the heap until brk refuses; then it must still work */
+		size_t got = 0;
+
+		while (sbrk(1 << 20) != (void *)-1)
+			got += 1 << 20;
+		printf("torture: brk grew by %zu MiB, then refused (%s)\n", got >> 20, strerror(errno));
+		_exit(errno == ENOMEM ? 0 : 5);
+	}
+	if (pid < 0 || waitpid(pid, &st, 0) != pid)
+		return perror("fork/waitpid"), -1;
+	if (!WIFEXITED(st) && WTERMSIG(st) != SIGKILL)
+		return fprintf(stderr, "the brk child died with signal %d\n", WTERMSIG(st)), -1;
+	if (WIFEXITED(st) && WEXITSTATUS(st))
+		return fprintf(stderr, "the brk child exited with %d\n", WEXITSTATUS(st)), -1;
+	return 0;
+}
+
+/* Touch the stack this program will use, so that a page the kernel gives on demand later does not count
+ * as memory that failed to come back. */
+static void __attribute__((noinline)) touch_stack(void)
+{
+	volatile char pad[65536];
+
+	for (size_t i = 0; i < sizeof(pad); i += 4096)
+		pad[i] = 0;
+}
+
+int main(void)
+{
+	struct utsname u;
+	struct sysinfo before, after;
+
+	if (uname(&u) < 0 || strcmp(u.sysname, "kvmlab")) {
+		fprintf(stderr, "torture: runs only on the teaching kernel (it would exhaust this machine's memory)\n");
+		return 2;
+	}
+	setvbuf(stdout, NULL, _IONBF, 0); /* no stdio buffer to allocate later */
+	memset(good, 0xff, sizeof(good));
+	touch_stack();
+	if (sysinfo(&before) < 0)
+		return perror("sysinfo"), 1;
+	if (garbage_phase() < 0 || fork_phase() < 0 || memory_phase() < 0)
+		return 1;
+	if (sysinfo(&after) < 0)
+		return perror("sysinfo"), 1;
+	printf("torture: free memory %lu KiB before, %lu KiB after; processes %u before, %u after\n",
+	       before.freeram / 1024, after.freeram / 1024, before.procs, after.procs);
+	if (after.freeram != before.freeram || after.procs != before.procs) {
+		fprintf(stderr, "torture: the kernel's counters did not return\n");
+		return 1;
+	}
+	printf("torture: ok\n");
+	return 0;
+}
