@@ -1099,11 +1099,11 @@ static int run_pipeline(const struct pipeline *pl, bool bg, const char *name)
 
 static int run_andor(const struct andor *a, bool bg)
 {
-	int st = run_pipeline(&a->pl[0], bg, a->text);
+	int st = laststatus = run_pipeline(&a->pl[0], bg, a->text);
 
 	for (int i = 1; i < a->n; i++)
 		if ((a->ops[i - 1] == T_AND) == (st == 0))
-			st = run_pipeline(&a->pl[i], bg, a->text);
+			st = laststatus = run_pipeline(&a->pl[i], bg, a->text);
 	return st;
 }
 
