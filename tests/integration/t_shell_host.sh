@@ -124,6 +124,42 @@ expect_status 0
 expect_out alive
 expect_out child=130
 
+# On a terminal (a pty): the shell gives the terminal to the job in the foreground (its own process
+# group, tcsetpgrp), so Ctrl-C (the tty's SIGINT to that group) ends the job, not the shell: $? is 130;
+# a background job is reported when it ends; Ctrl-\ at the prompt is ignored; exit's status is the shell's.
+if command -v python3 >/dev/null; then
+	python3 - "$SH" >"$OUT" 2>&1 <<'PY' || fail "on a pty: $(cat "$OUT")"
+import os, pty, select, sys, time
+pid, fd = pty.fork()
+if pid == 0:
+    os.execv(sys.argv[1], ["sh"])
+def talk(keys, want, t=5.0):
+    os.write(fd, keys)
+    got, end = "", time.time() + t
+    while want not in got and time.time() < end:
+        if select.select([fd], [], [], 0.1)[0]:
+            got += os.read(fd, 4096).decode(errors="replace")
+    assert want in got, "sent %r, wanted %r, got %r" % (keys, want, got)
+talk(b"", "kvmlab shell")
+talk(b"", "$ ")
+talk(b"sleep 10\n", "sleep 10\r\n")
+time.sleep(0.5)
+t0 = time.time()
+talk(b"\x03", "$ ")
+assert time.time() - t0 < 3, "Ctrl-C did not end sleep at once"
+talk(b"echo st=$?\n", "st=130")
+talk(b"sleep 0.2 &\n", "[1] ")
+time.sleep(0.5)
+talk(b"\x1c", "^\\")
+talk(b"echo x | cat\n", "[1]+ Done\tsleep 0.2")
+talk(b"exit 5\n", "exit 5")
+_, st = os.waitpid(pid, 0)
+assert os.WIFEXITED(st) and os.WEXITSTATUS(st) == 5, "status %#x" % st
+print("pty ok")
+PY
+	expect_out "pty ok"
+fi
+
 # help: the experiments (here, where /bin holds none of them, no rows), and the builtins.
 sh_ -c help
 expect_status 0
