@@ -357,6 +357,21 @@ static void next(struct lexer *lx)
 
 /* --- the parser: list of and-or chains of pipelines of simple commands ----------------------------- */
 
+static bool probing; /* parsing only to see whether the command goes on on the next line: no messages */
+
+static void perr(const char *fmt, ...)
+{
+	char buf[256];
+	va_list ap;
+
+	if (probing)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	say("%s", buf);
+}
+
 struct redir {
 	enum tok op;
 	int fd;
@@ -388,8 +403,10 @@ static int syntax_error(struct lexer *lx)
 {
 	if (lx->incomplete || lx->tok == T_END)
 		return -1;
-	say("sh: syntax error near '%.*s'\n", lx->tok == T_WORD ? (int)lx->wlen : 2,
-	    lx->tok == T_SEP && *lx->at == '\n' ? "\\n" : lx->at);
+	if (lx->tok == T_SEP && *lx->at == '\n')
+		perr("sh: syntax error near a newline\n");
+	else
+		perr("sh: syntax error near '%.*s'\n", (int)(lx->p - lx->at), lx->at);
 	return -1;
 }
 
@@ -402,7 +419,7 @@ static int parse_cmd(struct lexer *lx, struct cmd *c)
 	for (;; next(lx)) {
 		if (lx->tok == T_WORD) {
 			if (n + nr >= MAXWORDS) {
-				say("sh: too many words\n");
+				perr("sh: too many words\n");
 				return -1;
 			}
 			words[n++] = copy(lx->w, lx->wlen);
@@ -415,7 +432,7 @@ static int parse_cmd(struct lexer *lx, struct cmd *c)
 			next(lx);
 			if (lx->tok != T_WORD) {
 				if (lx->tok == T_END && !lx->incomplete)
-					say("sh: syntax error: a redirection without a file\n");
+					perr("sh: syntax error: a redirection without a file\n");
 				return lx->tok == T_END ? -1 : syntax_error(lx);
 			}
 			r->word = copy(lx->w, lx->wlen);
@@ -444,7 +461,7 @@ static int parse_pipeline(struct lexer *lx, struct pipeline *pl)
 
 	for (;;) {
 		if (n == MAXPIPE) {
-			say("sh: pipeline too long\n");
+			perr("sh: pipeline too long\n");
 			return -1;
 		}
 		if (parse_cmd(lx, &cmds[n++]) < 0)
@@ -472,7 +489,7 @@ static int parse_andor(struct lexer *lx, struct andor *a)
 
 	for (;;) {
 		if (n == MAXANDOR) {
-			say("sh: too many && and ||\n");
+			perr("sh: too many && and ||\n");
 			return -1;
 		}
 		if (parse_pipeline(lx, &pl[n++]) < 0)
@@ -1306,8 +1323,7 @@ static int b_wait(int argc, char **argv)
 		for (int i = 0; i < MAXJOBS; i++)
 			if (jobs[i].used) {
 				job_wait(&jobs[i]);
-				if (!interactive)
-					job_free(&jobs[i]);
+				job_free(&jobs[i]); /* waited for: no report */
 			}
 		return 0;
 	}
@@ -1468,11 +1484,13 @@ static int interpret(int fd)
 		/* A quote or a | && || left open: the command goes on on the next line. */
 		for (;;) {
 			if (setjmp(on_error)) {
-				incomplete = false;
+				incomplete = probing = false;
 				break;
 			}
 			arena_top = 0;
+			probing = true;
 			parse(text, &incomplete, &err);
+			probing = false;
 			len = strlen(text);
 			if (!incomplete || len + 2 >= sizeof(text))
 				break;
@@ -1525,7 +1543,7 @@ int main(int argc, char **argv)
 	/* $0 $1 ...: -c CMD ARG0 ARGS, FILE ARGS, or just sh. */
 	posv = cmd && i < argc ? argv + i : !cmd && i < argc ? argv + i : argv;
 	posc = cmd && i < argc ? argc - i : !cmd && i < argc ? argc - i : 1;
-	if (!cmd && i < argc && (fd = open(argv[i], O_RDONLY)) < 0) {
+	if (!cmd && i < argc && (fd = open(argv[i], O_RDONLY | O_CLOEXEC)) < 0) {
 		say("sh: %s: %s\n", argv[i], strerror(errno));
 		return 127;
 	}
