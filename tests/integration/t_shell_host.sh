@@ -133,13 +133,16 @@ import os, pty, select, sys, time
 pid, fd = pty.fork()
 if pid == 0:
     os.execv(sys.argv[1], ["sh"])
-def talk(keys, want, t=5.0):
+got = ""
+def talk(keys, want, t=5.0): # send keys, then wait for want in the output not yet matched
+    global got
     os.write(fd, keys)
-    got, end = "", time.time() + t
+    end = time.time() + t
     while want not in got and time.time() < end:
         if select.select([fd], [], [], 0.1)[0]:
             got += os.read(fd, 4096).decode(errors="replace")
     assert want in got, "sent %r, wanted %r, got %r" % (keys, want, got)
+    got = got[got.index(want) + len(want):]
 talk(b"", "kvmlab shell")
 talk(b"", "$ ")
 talk(b"sleep 10\n", "sleep 10\r\n")
