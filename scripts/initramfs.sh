@@ -20,7 +20,8 @@ done
 
 # The applets `ps`, `free`, `cat`... come from busybox (statically linked: the kernel loads no libraries).
 # Never sh: /bin/sh is ours.
-applets="ls cat ps free sleep uname uptime top kill head tail wc grep env mkdir rmdir rm cp mv ln touch
+# (echo, true, false, pwd are shell builtins too, but programs exec them: fork-exec runs /bin/echo.)
+applets="ls cat echo true false pwd ps free sleep uname uptime top kill head tail wc grep env mkdir rmdir rm cp mv ln touch
          dmesg sort uniq seq printf test date id hostname od hexdump stat df du find xargs sed awk tr cut
          tee basename dirname nproc watch pidof renice taskset time yes more less vi clear"
 busybox=/bin/busybox
