@@ -1541,8 +1541,8 @@ int main(int argc, char **argv)
 		}
 	}
 	/* $0 $1 ...: -c CMD ARG0 ARGS, FILE ARGS, or just sh. */
-	posv = cmd && i < argc ? argv + i : !cmd && i < argc ? argv + i : argv;
-	posc = cmd && i < argc ? argc - i : !cmd && i < argc ? argc - i : 1;
+	posv = i < argc ? argv + i : argv;
+	posc = i < argc ? argc - i : 1;
 	if (!cmd && i < argc && (fd = open(argv[i], O_RDONLY | O_CLOEXEC)) < 0) {
 		say("sh: %s: %s\n", argv[i], strerror(errno));
 		return 127;
