@@ -854,23 +854,35 @@ static void report_jobs(void)
 	}
 }
 
+/* A free slot; when all are taken, one of a finished job nobody waited for. */
+static struct job *job_slot(void)
+{
+	for (int i = 0; i < MAXJOBS; i++)
+		if (!jobs[i].used)
+			return &jobs[i];
+	reap_nohang();
+	for (int i = 0; i < MAXJOBS; i++)
+		if (jobs[i].done)
+			return &jobs[i];
+	return NULL;
+}
+
 static struct job *job_new(const char *name)
 {
+	struct job *j = job_slot();
 	int id = 1;
 
+	if (!j)
+		return NULL;
+	j->used = false;
 	for (int i = 0; i < MAXJOBS; i++)
 		if (jobs[i].used && jobs[i].id >= id)
 			id = jobs[i].id + 1;
-	for (int i = 0; i < MAXJOBS; i++) {
-		if (jobs[i].used)
-			continue;
-		memset(&jobs[i], 0, sizeof(jobs[i]));
-		jobs[i].used = true;
-		jobs[i].id = id;
-		snprintf(jobs[i].name, sizeof(jobs[i].name), "%s", name);
-		return &jobs[i];
-	}
-	return NULL;
+	memset(j, 0, sizeof(*j));
+	j->used = true;
+	j->id = id;
+	snprintf(j->name, sizeof(j->name), "%s", name);
+	return j;
 }
 
 /* Wait for a job to finish (other children reaped meanwhile are noted). */

@@ -81,6 +81,10 @@ sh_ -c 'sleep 1 & echo started; wait $!; echo waited=$?; sh -c "exit 5" & p=$!; 
 expect_exact 'started
 waited=0
 5'
+# More background jobs than the table's 16: finished ones nobody waited for make room.
+sh_ -c "$(printf 'true & sleep 0.05; %.0s' $(seq 20)) sh -c 'exit 4' & wait \$!; echo \$?"
+expect_exact 4
+[ -s "$ERR" ] && fail "20 background jobs: $(cat "$ERR")"
 start=$(date +%s%N)
 sh_ -c 'sleep 2 & echo quick'
 [ $(( ($(date +%s%N) - start) / 1000000 )) -lt 1500 ] || fail "a background job held the shell up"
