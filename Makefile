@@ -44,9 +44,16 @@ $(BUILD)/user/%: guest/user/%.c $(USER_HDRS)
 	@mkdir -p $(dir $@)
 	$(USER_CC) $(USER_CFLAGS) -o $@ $<
 
+# The built-in initramfs (cpio newc, reproducible): /bin/sh (guest/user/sh.c), every program above in
+# /bin, busybox and its applets when Debian's busybox-static is installed (scripts/initramfs.sh).
+INITRAMFS := $(BUILD)/guest/initramfs.cpio
+$(INITRAMFS): $(USER_PROGS) scripts/initramfs.sh
+	@mkdir -p $(dir $@)
+	scripts/initramfs.sh $@ $(USER_PROGS)
+
 .SECONDARY:
 .PHONY: all run check unit integration bench deps clean format fuzz
-all: $(KVMLAB) $(GUEST_BINS) $(BUILD)/guest/kernel.elf $(BUILD)/bench/floor $(USER_PROGS)
+all: $(KVMLAB) $(GUEST_BINS) $(BUILD)/guest/kernel.elf $(BUILD)/bench/floor $(USER_PROGS) $(INITRAMFS)
 
 # --- host program ---------------------------------------------------------
 $(KVMLAB): $(BUILD)/vmm/main.o $(BUILD)/vmm/default_guest.o $(FW_BLOB) $(CORE_OBJS)
@@ -56,10 +63,10 @@ $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
 
-# The default guest is built into the binary (the teaching kernel, later).
-$(BUILD)/vmm/default_guest.o: vmm/default_guest.S $(BUILD)/guest/demo.elf
+# The default guest is built into the binary: the teaching kernel and its initramfs.
+$(BUILD)/vmm/default_guest.o: vmm/default_guest.S $(BUILD)/guest/kernel.elf $(INITRAMFS)
 	@mkdir -p $(dir $@)
-	$(CC) -c -DDEFAULT_GUEST='"$(BUILD)/guest/demo.elf"' $< -o $@
+	$(CC) -c -DDEFAULT_GUEST='"$(BUILD)/guest/kernel.elf"' -DDEFAULT_INITRD='"$(INITRAMFS)"' $< -o $@
 
 # --- firmware (firmware/, docs/boot.md "Firmware boot") -----------------------
 # From the reset vector to the kernel's entry (PVH or bzImage): one 4 KiB ROM image,

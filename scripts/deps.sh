@@ -17,8 +17,10 @@
 #             guest's ext4 disk images without root (mkfs.ext4 -d) and checks them afterwards (e2fsck -fn,
 #             debugfs); fio: bench/disk.sh's guest runs Debian's fio (tests/linux/mkinitramfs.sh --fio
 #             copies it and its libraries into the initramfs), wherever the benchmark runs; gnuplot-nox:
-#             scripts/plot.sh draws the experiments' graphs (docs/experiments.md) from their TSV rows as SVG.
-#   nested  - qemu-system-x86 busybox-static cpio xz-utils: only for tests/nested/l1.sh, which runs the
+#             scripts/plot.sh draws the experiments' graphs (docs/experiments.md) from their TSV rows as SVG;
+#             cpio busybox-static: scripts/initramfs.sh packs the teaching kernel's built-in initramfs
+#             (cpio newc) with busybox's applets (ps, free, cat, ...) beside the experiments.
+#   nested  - qemu-system-x86 xz-utils (and busybox-static cpio): only for tests/nested/l1.sh, which runs the
 #             integration tests inside an emulated Linux when /dev/kvm is not usable here (or when
 #             KVMLAB_FORCE_NESTED=1). Where /dev/kvm works we do not ask for them: qemu alone is ~100 MB
 #             that such a machine never uses. (xz-utils: newer Debian kernels ship .ko.xz modules.)
@@ -28,12 +30,12 @@
 set -euo pipefail
 
 need=(make gcc binutils libc6-dev linux-libc-dev libcriterion-dev musl-tools linux-image-amd64
-      pkg-config libxml2-dev libvirt-clients e2fsprogs fio gnuplot-nox)
+      pkg-config libxml2-dev libvirt-clients e2fsprogs fio gnuplot-nox cpio busybox-static)
 kvm_usable() { # -c first: bash's <> creates a missing /dev/kvm as a plain file (seen here, as root)
     [ -c /dev/kvm ] && (exec 3<>/dev/kvm) 2>/dev/null
 }
 if [ "${KVMLAB_FORCE_NESTED:-0}" = 1 ] || ! kvm_usable; then
-    need+=(qemu-system-x86 busybox-static cpio xz-utils)
+    need+=(qemu-system-x86 xz-utils)
 fi
 if [ "${1:-}" = fuzz ]; then
     need+=(clang libclang-rt-14-dev)

@@ -1,5 +1,7 @@
 #!/bin/bash
-# scripts/run.sh [ARGS...] — behind `make run`: run `build/kvmlab run ARGS...` on this machine's KVM, or,
+# scripts/run.sh [ARGS...] — behind `make run`: run `build/kvmlab run ARGS...` (no ARGS: the built-in
+# teaching kernel, which starts its shell: `make run ARGS='--cmdline "init=/bin/sched 3"'` runs one
+# experiment instead) on this machine's KVM, or,
 # where there is none, inside a nested Linux under QEMU's emulator (tests/nested/l1.sh), with this terminal
 # wired to the VM's console so it stays interactive (Ctrl-C goes to kvmlab, not to QEMU).
 # kvmlab exits with status 69 (EX_UNAVAILABLE) exactly when it cannot use /dev/kvm, after saying why;

@@ -17,7 +17,9 @@
 #include "vmm/vm.h"
 #include "vmm/xml.h"
 
+/* vmm/default_guest.S: the teaching kernel and its initramfs, booted when no kernel is named. */
 extern const uint8_t default_guest_start[], default_guest_end[];
+extern const uint8_t default_initrd_start[], default_initrd_end[];
 
 #define EXIT_VM_FAILED 1
 
@@ -55,7 +57,7 @@ fail:
 
 static void unmap_file(struct boot_image *img)
 {
-	if (img->data && img->data != default_guest_start)
+	if (img->data && img->data != default_guest_start && img->data != default_initrd_start)
 		munmap((void *)img->data, img->size);
 }
 
@@ -265,7 +267,11 @@ static int cmd_run(const struct vm_config *cfg)
 	struct boot_image kernel = { default_guest_start,
 				     (size_t)(default_guest_end - default_guest_start),
 				     "the built-in guest" };
-	struct boot_image initrd = { 0 };
+	/* The built-in kernel comes with its initramfs, unless --initrd names another. */
+	struct boot_image initrd = { default_initrd_start,
+				     (size_t)(default_initrd_end - default_initrd_start),
+				     "the built-in initramfs" };
+	bool with_initrd = cfg->initrd || !cfg->kernel;
 	struct kvm kvm = { .fd = -1 };
 	struct vm_disks disks = { 0 };
 	char err[256];
@@ -288,7 +294,7 @@ static int cmd_run(const struct vm_config *cfg)
 		status = KVMLAB_EXIT_NO_KVM;
 		goto out;
 	}
-	status = run_vm(&kvm, cfg, &kernel, cfg->initrd ? &initrd : NULL, &disks);
+	status = run_vm(&kvm, cfg, &kernel, with_initrd ? &initrd : NULL, &disks);
 	kvm_close(&kvm);
 out:
 	close_disks(&disks);

@@ -295,19 +295,23 @@ static void start_init(void)
 			s++;
 		while (*s && argc < 31) {
 			const char *w;
-			bool kv = false;
+			bool kv = false, q = false;
 
 			while (*s == ' ')
 				s++;
 			if (!*s)
 				break;
-			for (w = s; *s && *s != ' '; s++)
-				kv |= *s == '=';
+			/* "..." keeps blanks and '=' in one argument, as on Linux; the quotes go. */
+			for (w = s; *s && (q || *s != ' '); s++) {
+				q ^= *s == '"';
+				kv |= *s == '=' && !q;
+			}
 			if (kv)
 				continue;
 			argv[argc++] = d;
-			while (w < s)
-				*d++ = *w++;
+			for (; w < s; w++)
+				if (*w != '"')
+					*d++ = *w;
 			*d++ = 0;
 		}
 	}

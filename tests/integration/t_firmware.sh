@@ -45,12 +45,10 @@ samples() {
 [ "$(samples port:0x521/PIN)" = 4 ] || fail "data reads: $(samples port:0x521/PIN), expected 4"
 grep -q "^ *gpa:0xffff" "$ERR" && fail "MMIO exits on the ROM"
 
-# The built-in guest boots through the firmware too.
-printf 'abc\rq' >"$TMPDIR/keys"
-kv run --firmware <"$TMPDIR/keys"
-expect_status 0
-expect_out "Hello from inside a KVM virtual machine!"
-expect_out "Bye."
+# The built-in guest boots through the firmware too, its initramfs with it.
+kv run --firmware --cmdline "init=/bin/hello fw"
+expect_status 7
+expect_out "hello from /bin/hello, argc 2"
 
 # The teaching kernel (a 64-bit ELF with a PVH note: it goes to long mode itself).
 kv run --firmware --mem 64M "$REPO/build/guest/kernel.elf" --cmdline "selftest=pages"

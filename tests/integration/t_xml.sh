@@ -99,12 +99,14 @@ kv run pvh.xml --cmdline "exit=4"
 expect_status 9
 expect_out "testguest: hello, cmdline [exit=4]"
 
-# The built-in guest: its 'q' resets the machine, and on_reboot is destroy.
-printf 'abc\rq' >keys
-kv run builtin.xml <keys
+# The built-in guest: no <kernel>, so the teaching kernel, its initramfs and shell, in the XML's 64 MiB.
+kv run builtin.xml
 expect_status 0
-expect_out "Hello from inside a KVM virtual machine!"
-expect_out "Bye."
+expect_out "kvmlab shell on the teaching kernel"
+grep -q "^memory: usable 65[0-9]* KiB (63 MiB)" "$OUT" || fail "not the XML's 64 MiB"
+kv run builtin.xml --cmdline "init=/bin/hello xml"
+expect_status 7
+expect_out "hello from /bin/hello, argc 2"
 
 # --- on_poweroff / on_reboot: restart or destroy ------------------------------------------------
 # domain FILE ON_POWEROFF ON_REBOOT: a 2-vCPU test guest that asks what to do on each boot.
