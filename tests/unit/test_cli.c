@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -501,4 +503,18 @@ Test(cli, no_ioeventfd_and_pin)
 	cr_assert_eq(PARSE("run", "--pin", "0,1"), 0, "%s", err);
 	cr_assert_eq(cli_config(&cli, &cfg, err, sizeof(err)), -1);
 	cr_assert_not_null(strstr(err, "2 CPUs for 1 vCPU"), "%s", err);
+}
+
+Test(cli, help_lists_report_no_ioeventfd_pin)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	cli_usage(f);
+	fclose(f);
+	cr_assert_not_null(strstr(buf, "kvmlab report TRACE.json -o REPORT.html"));
+	cr_assert_not_null(strstr(buf, "--no-ioeventfd"));
+	cr_assert_not_null(strstr(buf, "--pin CPU[,CPU...]"));
+	free(buf);
 }
