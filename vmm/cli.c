@@ -7,17 +7,22 @@
 #include <string.h>
 
 #include "vmm/cli.h"
+#include "vmm/pin.h"
 #include "vmm/xml.h"
 
 void cli_usage(FILE *f)
 {
 	fputs("Usage: kvmlab run [OPTIONS] [KERNEL | DOMAIN.xml]\n"
 	      "       kvmlab doctor\n"
+	      "       kvmlab report TRACE.json -o REPORT.html\n"
 	      "       kvmlab --help | --version\n"
 	      "\n"
 	      "Commands:\n"
 	      "  run       boot a guest under KVM with its serial console on this terminal\n"
 	      "  doctor    explain whether this host can run kvmlab, and how to fix it if not\n"
+	      "  report    turn a --trace file into one self-contained HTML page: the exit\n"
+	      "            table per vCPU and in all, a timeline per vCPU and the exits per\n"
+	      "            phase between the guest's markers, as pictures (docs/tracing.md)\n"
 	      "\n"
 	      "Options for run:\n"
 	      "  -k, --kernel FILE    kernel to boot: a Linux bzImage or an ELF with a PVH\n"
@@ -60,6 +65,14 @@ void cli_usage(FILE *f)
 	      "                       (port 0x510) into FILE as Trace Event JSON: open it in\n"
 	      "                       ui.perfetto.dev or chrome://tracing (docs/tracing.md).\n"
 	      "                       With --stats, the markers split its tables by phase\n"
+	      "      --no-ioeventfd   virtio queue notifications (kicks) come to kvmlab as MMIO\n"
+	      "                       exits instead of KVM signalling an eventfd without an\n"
+	      "                       exit: slower, but each kick is visible to --stats and\n"
+	      "                       --trace (docs/lessons/4-virtio-batches.md)\n"
+	      "      --pin CPU[,CPU...]\n"
+	      "                       run vCPU thread i on the i-th CPU given only (its\n"
+	      "                       affinity); vCPUs beyond the list are not pinned. The CPUs\n"
+	      "                       must exist and be allowed to kvmlab (taskset, cpusets)\n"
 	      "  -h, --help           this text\n"
 	      "  -V, --version        print the version\n"
 	      "\n"
@@ -135,7 +148,7 @@ static int parse_cpus(const char *s, int *out)
 }
 
 enum { OPT_XML = 0x100, OPT_PRINT_XML, OPT_DISK, OPT_STATS, OPT_TRACE };
-enum { OPT_FIRMWARE = 0x180 };
+enum { OPT_FIRMWARE = 0x180, OPT_NO_IOEVENTFD, OPT_PIN };
 
 static const struct option run_opts[] = {
 	{ "kernel", required_argument, NULL, 'k' },
@@ -150,6 +163,8 @@ static const struct option run_opts[] = {
 	{ "stats", optional_argument, NULL, OPT_STATS },
 	{ "firmware", no_argument, NULL, OPT_FIRMWARE },
 	{ "trace", required_argument, NULL, OPT_TRACE },
+	{ "no-ioeventfd", no_argument, NULL, OPT_NO_IOEVENTFD },
+	{ "pin", required_argument, NULL, OPT_PIN },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 },
@@ -192,6 +207,12 @@ static int parse_run(int argc, char **argv, struct cli *out, char *err, size_t e
 		case 'd': c->debug = true; break;
 		case OPT_PRINT_XML: out->print_xml = true; break;
 		case OPT_FIRMWARE: c->firmware = true; break;
+		case OPT_NO_IOEVENTFD: c->no_ioeventfd = true; break;
+		case OPT_PIN:
+			c->nr_pin = pin_parse(optarg, c->pin, CONFIG_MAX_CPUS, err, errlen);
+			if (c->nr_pin < 0)
+				return -1;
+			break;
 		case OPT_STATS:
 			if (optarg && !*optarg)
 				return fail(err, errlen, "--stats=: no file name");
@@ -245,6 +266,41 @@ static int parse_run(int argc, char **argv, struct cli *out, char *err, size_t e
 	return 0;
 }
 
+/* kvmlab report TRACE -o OUT */
+static int parse_report(int argc, char **argv, struct cli *out, char *err, size_t errlen)
+{
+	static const struct option opts[] = {
+		{ "output", required_argument, NULL, 'o' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int opt;
+
+	optind = 0;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, ":o:h", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'o':
+			if (!*optarg)
+				return fail(err, errlen, "report: -o: no file name");
+			out->report_out = optarg;
+			break;
+		case 'h': out->cmd = CLI_HELP; return 0;
+		case ':': return fail(err, errlen, "option '%s' needs a value", argv[optind - 1]);
+		default: return fail(err, errlen, "report: unknown option '%s'", argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		out->report_in = argv[optind++];
+	if (optind < argc)
+		return fail(err, errlen, "report: unexpected argument '%s'", argv[optind]);
+	if (!out->report_in)
+		return fail(err, errlen, "report: no trace file given (kvmlab report TRACE.json -o REPORT.html)");
+	if (!out->report_out)
+		return fail(err, errlen, "report: no output file given (-o REPORT.html)");
+	return 0;
+}
+
 int cli_parse(int argc, char **argv, struct cli *out, char *err, size_t errlen)
 {
 	const char *cmd;
@@ -267,6 +323,10 @@ int cli_parse(int argc, char **argv, struct cli *out, char *err, size_t errlen)
 		if (argc > 2)
 			return fail(err, errlen, "doctor takes no arguments");
 		return 0;
+	}
+	if (!strcmp(cmd, "report")) {
+		out->cmd = CLI_REPORT;
+		return parse_report(argc - 1, argv + 1, out, err, errlen);
 	}
 	if (!strcmp(cmd, "run")) {
 		out->cmd = CLI_RUN;
@@ -330,6 +390,10 @@ int cli_config(const struct cli *cli, struct vm_config *out, char *err, size_t e
 
 	if (!cli->xml) {
 		*out = *c;
+		if (out->nr_pin > out->nr_cpus)
+			return fail(err, errlen,
+				    "--pin gives %d CPUs for %d vCPU%s: one CPU a vCPU, at most",
+				    out->nr_pin, out->nr_cpus, out->nr_cpus == 1 ? "" : "s");
 		if (cli_disks(cli, out, err, errlen) < 0) {
 			config_free(out);
 			return -1;
@@ -357,5 +421,11 @@ int cli_config(const struct cli *cli, struct vm_config *out, char *err, size_t e
 	out->firmware = c->firmware;
 	out->stats_file = c->stats_file;
 	out->trace_file = c->trace_file;
+	out->no_ioeventfd = c->no_ioeventfd;
+	memcpy(out->pin, c->pin, sizeof(out->pin));
+	out->nr_pin = c->nr_pin;
+	if (out->nr_pin > out->nr_cpus)
+		return fail(err, errlen, "--pin gives %d CPUs for %d vCPU%s: one CPU a vCPU, at most",
+			    out->nr_pin, out->nr_cpus, out->nr_cpus == 1 ? "" : "s");
 	return 0;
 }

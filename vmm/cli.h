@@ -8,7 +8,7 @@
 
 #include "vmm/config.h"
 
-enum cli_command { CLI_RUN, CLI_DOCTOR, CLI_HELP, CLI_VERSION };
+enum cli_command { CLI_RUN, CLI_DOCTOR, CLI_HELP, CLI_VERSION, CLI_REPORT };
 
 /* Fields of cli.cfg the command line gave: they override a domain XML's. */
 enum {
@@ -27,6 +27,7 @@ struct cli {
 	bool print_xml;	      /* --print-xml */
 	const char *disk[CONFIG_MAX_DISKS]; /* --disk arguments, as given */
 	int nr_disks;
+	const char *report_in, *report_out; /* kvmlab report TRACE -o OUT */
 };
 
 /* Exit status for usage errors. */

@@ -45,6 +45,9 @@ struct vm_config {
 	const char *stats_file; /* --stats=FILE: where they go (NULL: stderr) */
 	const char *trace_file; /* --trace FILE: every exit as Trace Event JSON (NULL: none) */
 	bool firmware;		/* --firmware: start at the reset vector in kvmlab's firmware */
+	bool no_ioeventfd;	/* --no-ioeventfd: virtio kicks are MMIO exits handled by kvmlab */
+	int pin[64];		/* --pin: vCPU i runs on CPU pin[i], for i < nr_pin */
+	int nr_pin;
 	enum vm_action on_poweroff, on_reboot, on_crash;
 	enum config_console console;
 	struct config_disk *disks;

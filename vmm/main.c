@@ -14,6 +14,8 @@
 #include "vmm/cli.h"
 #include "vmm/console.h"
 #include "vmm/doctor.h"
+#include "vmm/pin.h"
+#include "vmm/report.h"
 #include "vmm/vm.h"
 #include "vmm/xml.h"
 
@@ -313,6 +315,11 @@ static int cmd_run_cli(const struct cli *cli)
 		fprintf(stderr, "kvmlab: %s\n", err);
 		return CLI_EXIT_USAGE;
 	}
+	/* --pin: CPUs that do not exist or are not ours are refused before any VM exists. */
+	if (!cli->print_xml && pin_check_host(cfg.pin, cfg.nr_pin, err, sizeof(err)) < 0) {
+		fprintf(stderr, "kvmlab: %s\n", err);
+		goto out;
+	}
 	if (cli->print_xml) {
 		status = 0;
 		if (xml_write(stdout, &cfg, err, sizeof(err)) < 0) {
@@ -347,6 +354,8 @@ int main(int argc, char **argv)
 		return doctor_report(stdout, false) ? KVMLAB_EXIT_NO_KVM : 0;
 	case CLI_RUN:
 		return cmd_run_cli(&cli);
+	case CLI_REPORT:
+		return report_main(cli.report_in, cli.report_out);
 	}
 	return CLI_EXIT_USAGE;
 }

@@ -397,9 +397,29 @@ static void *vcpu_thread(void *arg)
 
 int vcpu_start(struct vcpu *v)
 {
-	int r = pthread_create(&v->thread, NULL, vcpu_thread, v);
+	const struct vm_config *cfg = v->vm->cfg;
+	pthread_attr_t attr;
+	char name[16];
+	int r = pthread_attr_init(&attr);
 
+	if (r)
+		return r;
+	/* --pin: the thread runs on its CPU from its first instruction (checked by main). */
+	if (v->id < cfg->nr_pin) {
+		cpu_set_t set;
+
+		CPU_ZERO(&set);
+		CPU_SET(cfg->pin[v->id], &set);
+		r = pthread_attr_setaffinity_np(&attr, sizeof(set), &set);
+	}
 	if (!r)
-		v->started = true;
-	return r;
+		r = pthread_create(&v->thread, &attr, vcpu_thread, v);
+	pthread_attr_destroy(&attr);
+	if (r)
+		return r;
+	v->started = true;
+	/* A name for ps -L, top -H, perf and /proc/PID/task/TID/comm. */
+	snprintf(name, sizeof(name), "vcpu%d", v->id);
+	pthread_setname_np(v->thread, name);
+	return 0;
 }

@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -464,4 +466,55 @@ Test(cli, disks_over_xml)
 	cr_assert_eq(merged.nr_disks, 1, "--disk replaces the file's disks");
 	cr_assert_str_eq(merged.disks[0].path, "mine.img");
 	config_free(&merged);
+}
+
+Test(cli, report)
+{
+	cr_assert_eq(PARSE("report", "t.json", "-o", "r.html"), 0, "%s", err);
+	cr_assert_eq(cli.cmd, CLI_REPORT);
+	cr_assert_str_eq(cli.report_in, "t.json");
+	cr_assert_str_eq(cli.report_out, "r.html");
+	cr_assert_eq(PARSE("report", "--output=r.html", "t.json"), 0, "%s", err);
+	cr_assert_str_eq(cli.report_in, "t.json");
+	assert_error(PARSE("report", "t.json"), "-o");
+	assert_error(PARSE("report", "-o", "r.html"), "no trace file");
+	assert_error(PARSE("report", "a", "b", "-o", "r"), "unexpected argument 'b'");
+	assert_error(PARSE("report", "t.json", "-o"), "needs a value");
+	assert_error(PARSE("report", "t.json", "-x"), "unknown option");
+}
+
+Test(cli, no_ioeventfd_and_pin)
+{
+	struct vm_config cfg;
+
+	cr_assert_eq(PARSE("run", "--no-ioeventfd", "--pin", "1,0", "-p", "2"), 0, "%s", err);
+	cr_assert(cli.cfg.no_ioeventfd);
+	cr_assert_eq(cli.cfg.nr_pin, 2);
+	cr_assert(cli.cfg.pin[0] == 1 && cli.cfg.pin[1] == 0);
+	cr_assert_eq(cli_config(&cli, &cfg, err, sizeof(err)), 0, "%s", err);
+	cr_assert(cfg.no_ioeventfd);
+	cr_assert_eq(cfg.nr_pin, 2);
+	config_free(&cfg);
+	cr_assert_eq(PARSE("run"), 0, "%s", err);
+	cr_assert_not(cli.cfg.no_ioeventfd);
+	cr_assert_eq(cli.cfg.nr_pin, 0);
+	assert_error(PARSE("run", "--pin", "x"), "--pin");
+	assert_error(PARSE("run", "--pin"), "needs a value");
+	cr_assert_eq(PARSE("run", "--pin", "0,1"), 0, "%s", err);
+	cr_assert_eq(cli_config(&cli, &cfg, err, sizeof(err)), -1);
+	cr_assert_not_null(strstr(err, "2 CPUs for 1 vCPU"), "%s", err);
+}
+
+Test(cli, help_lists_report_no_ioeventfd_pin)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	cli_usage(f);
+	fclose(f);
+	cr_assert_not_null(strstr(buf, "kvmlab report TRACE.json -o REPORT.html"));
+	cr_assert_not_null(strstr(buf, "--no-ioeventfd"));
+	cr_assert_not_null(strstr(buf, "--pin CPU[,CPU...]"));
+	free(buf);
 }
