@@ -17,7 +17,7 @@ expect_out "kernel: starting init: /bin/sh (pid 1, 1 args)"
 expect_out "kvmlab shell on the teaching kernel"
 expect_out "Type 'help' for the book's experiments"
 expect_out "'exit' ends the VM (kvmlab exits with its status); Ctrl-A x quits kvmlab."
-expect_out "kvmlab$ "
+expect_out "kvmlab:/$ " # the prompt: the shell and its working directory
 expect_out "kernel: init (sh) exited with status 0, ending the VM"
 
 # One experiment unattended, with its exit status as kvmlab's.
