@@ -209,8 +209,20 @@ static void test_faults(void)
 	} else {
 		CHECK(last_sig == SIGFPE, "SIGFPE (division by zero) caught by a handler");
 	}
+	handle_info(SIGTRAP, on_fault);
+	last_sig = 0;
+	if (sigsetjmp(jump, 1) == 0)
+		__asm__ volatile("int3");
+	CHECK(last_sig == SIGTRAP, "int3: SIGTRAP caught by a handler");
+	handle_info(SIGILL, on_fault);
+	last_sig = 0;
+	if (sigsetjmp(jump, 1) == 0)
+		__asm__ volatile("ud2");
+	CHECK(last_sig == SIGILL, "ud2: SIGILL caught by a handler");
 	signal(SIGSEGV, SIG_DFL);
 	signal(SIGFPE, SIG_DFL);
+	signal(SIGTRAP, SIG_DFL);
+	signal(SIGILL, SIG_DFL);
 	/* and again, not caught: the child dies with the signal */
 	pid_t pid = fork();
 	if (pid == 0) {
@@ -332,6 +344,61 @@ static void test_groups(void)
 	CHECK(getpgrp() != getpid() || (setsid() < 0 && errno == EPERM), "setsid in a group leader: EPERM");
 }
 
+/* SIGSTOP stops a child (its parent hears CLD_STOPPED), SIGCONT lets it go on. */
+static void test_stop(void)
+{
+	pid_t pid;
+	int status;
+
+	count = 0;
+	chld_code = 0;
+	handle_info(SIGCHLD, on_chld);
+	pid = fork();
+	if (pid == 0) {
+		for (;;)
+			pause();
+	}
+	yield_n(5);
+	kill(pid, SIGSTOP);
+	for (int i = 0; i < 1000 && !count; i++)
+		sched_yield();
+	CHECK(count == 1 && chld_code == CLD_STOPPED && chld_status == SIGSTOP && chld_pid == pid,
+	      "SIGSTOP stopped the child: SIGCHLD with CLD_STOPPED (code %ld, status %ld)", chld_code, chld_status);
+	kill(pid, SIGCONT);
+	kill(pid, SIGTERM);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM, "continued, then SIGTERM ended it (status %d)",
+	      status);
+	signal(SIGCHLD, SIG_DFL);
+}
+
+static char altstack[16384];
+static volatile uintptr_t handler_sp;
+
+static void on_alt(int sig)
+{
+	volatile char here;
+
+	(void)sig;
+	handler_sp = (uintptr_t)&here;
+}
+
+static void test_altstack(void)
+{
+	stack_t ss = { .ss_sp = altstack, .ss_size = sizeof altstack, .ss_flags = 0 }, old;
+
+	CHECK(sigaltstack(&ss, NULL) == 0, "sigaltstack: set");
+	handle(SIGUSR1, on_alt, SA_ONSTACK);
+	raise(SIGUSR1);
+	CHECK(handler_sp > (uintptr_t)altstack && handler_sp < (uintptr_t)altstack + sizeof altstack,
+	      "SA_ONSTACK: the handler ran on the alternate stack");
+	ss.ss_flags = SS_DISABLE;
+	sigaltstack(&ss, &old);
+	CHECK(old.ss_sp == altstack && old.ss_size == sizeof altstack, "sigaltstack: the old one reported");
+	signal(SIGUSR1, SIG_DFL);
+}
+
 static void test_exec(const char *self)
 {
 	pid_t pid;
@@ -398,6 +465,13 @@ static int tty_steps(void)
 	errno = 0;
 	r = read(0, buf, sizeof buf);
 	CHECK(r < 0 && errno == EINTR && count == 1 && last_sig == SIGINT, "^C: SIGINT, read returned EINTR");
+
+	count = 0;
+	handle(SIGINT, on_sig, SA_RESTART);
+	say("ctrl-c restarts read");
+	r = get(buf, sizeof buf);
+	CHECK(r > 0 && count == 1 && strcmp(buf, "again") == 0, "SA_RESTART: the handler ran, read went on: [%s]",
+	      buf);
 
 	signal(SIGINT, SIG_IGN);
 	say("ctrl-c ignored");
@@ -479,6 +553,8 @@ int main(int argc, char **argv)
 	test_wait_intr(0);
 	test_wait_intr(1);
 	test_groups();
+	test_stop();
+	test_altstack();
 	test_exec(argv[0]);
 	printf("ksignal: %s\n", failures ? "FAILED" : "all passed");
 	return failures ? 1 : 0;

@@ -21,6 +21,11 @@ expect_out "ok: a blocked SIGUSR1 stays pending"
 expect_out "ok: unblocked, it is delivered once"
 expect_out "ok: SIGSEGV caught by a handler, si_addr 0x10"
 expect_out "ok: SIGFPE (division by zero) caught by a handler"
+expect_out "ok: int3: SIGTRAP caught by a handler"
+expect_out "ok: ud2: SIGILL caught by a handler"
+expect_out "ok: SIGSTOP stopped the child: SIGCHLD with CLD_STOPPED"
+expect_out "ok: continued, then SIGTERM ended it"
+expect_out "ok: SA_ONSTACK: the handler ran on the alternate stack"
 expect_out "ok: uncaught SIGSEGV: wait status 11"
 expect_out "ok: SIGCHLD arrived"
 expect_out "ok: an uncaught SIGTERM gives wait status 15"
@@ -82,6 +87,8 @@ wait_for "tty: kill"
 type_ 'junk\025ok\n'      # ^U kills "junk"
 wait_for "tty: ctrl-c interrupts read"
 type_ '\003'
+wait_for "tty: ctrl-c restarts read"
+type_ '\003again\n'
 wait_for "tty: ctrl-c ignored"
 type_ '\003after\n'
 wait_for "tty: raw"
@@ -93,6 +100,7 @@ expect_out "got [hello there] (12 bytes)"
 expect_out "edited [abc]"
 expect_out "killed [ok]"
 expect_out "ok: ^C: SIGINT, read returned EINTR"
+expect_out "ok: SA_RESTART: the handler ran, read went on: [again]"
 expect_out "ok: ^C ignored, read on: [after]"
 expect_out "ok: tcgetpgrp 1 is our group"
 expect_out "ok: raw mode, VMIN 3: [xyz] (3 bytes) without a newline"
@@ -109,6 +117,14 @@ type_ '\003'
 finish
 expect_out "kernel: init (ksignal) exited with status 130"
 expect_status 130
+
+# ^\ (0x1c) is SIGQUIT: 128 + 3 (no core file here).
+run_typed "init=/ksignal sigint"
+wait_for "tty: waiting for ^C"
+type_ '\034'
+finish
+expect_out "kernel: init (ksignal) exited with status 131"
+expect_status 131
 
 # As under a shell: the child has its own group and the terminal; ^C kills it, the parent lives.
 run_typed "init=/ksignal fg"
