@@ -16,7 +16,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
+#include <ucontext.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -399,6 +401,57 @@ static void test_altstack(void)
 	signal(SIGUSR1, SIG_DFL);
 }
 
+/* A handler edits the saved context: past the ud2 (rip + 2), and tries to give itself IOPL 3 and
+ * ring 0. rt_sigreturn takes the rip, never the privileges. */
+static void on_ill_edit(int sig, siginfo_t *si, void *ucv)
+{
+	ucontext_t *uc = ucv;
+
+	(void)sig, (void)si;
+	uc->uc_mcontext.gregs[REG_RIP] += 2;
+	uc->uc_mcontext.gregs[REG_EFL] |= 0x3000;                      /* IOPL 3 */
+	uc->uc_mcontext.gregs[REG_CSGSFS] = (uc->uc_mcontext.gregs[REG_CSGSFS] & ~0xFFFFL) | 0x08; /* ring 0 */
+	count++;
+}
+
+static void test_sigreturn_checks(void)
+{
+	unsigned long flags;
+	unsigned short cs;
+	pid_t pid;
+	int status;
+	struct sigaction sa;
+
+	count = 0;
+	handle_info(SIGILL, on_ill_edit);
+	__asm__ volatile("ud2");
+	__asm__ volatile("pushf; pop %0; mov %%cs, %1" : "=r"(flags), "=r"(cs));
+	CHECK(count == 1 && (flags & 0x3000) == 0 && (cs & 3) == 3,
+	      "a handler moved rip past ud2; rt_sigreturn refused IOPL 3 and ring 0 (rflags 0x%lx, cs 0x%x)", flags,
+	      cs);
+	signal(SIGILL, SIG_DFL);
+
+	/* garbage pointers are EFAULT, not a kernel fault */
+	errno = 0;
+	CHECK(syscall(SYS_rt_sigaction, SIGUSR1, (void *)16, NULL, 8) < 0 && errno == EFAULT,
+	      "rt_sigaction(bad pointer): EFAULT");
+	errno = 0;
+	CHECK(syscall(SYS_rt_sigprocmask, SIG_BLOCK, (void *)-4096L, NULL, 8) < 0 && errno == EFAULT,
+	      "rt_sigprocmask(kernel address): EFAULT");
+	memset(&sa, 0, sizeof sa);
+	CHECK(sigaction(SIGKILL, &sa, NULL) < 0 && errno == EINVAL, "sigaction(SIGKILL): EINVAL");
+
+	/* rt_sigreturn with no frame: the process dies of SIGSEGV, the kernel lives */
+	pid = fork();
+	if (pid == 0) {
+		__asm__ volatile("mov $0x10, %%rsp; mov $15, %%eax; syscall" : : : "memory");
+		_exit(0);
+	}
+	waitpid(pid, &status, 0);
+	CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGSEGV, "rt_sigreturn on a bad stack: SIGSEGV (status %d)",
+	      status);
+}
+
 static void test_exec(const char *self)
 {
 	pid_t pid;
@@ -555,6 +608,7 @@ int main(int argc, char **argv)
 	test_groups();
 	test_stop();
 	test_altstack();
+	test_sigreturn_checks();
 	test_exec(argv[0]);
 	printf("ksignal: %s\n", failures ? "FAILED" : "all passed");
 	return failures ? 1 : 0;
