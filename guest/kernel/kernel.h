@@ -155,6 +155,7 @@ struct proc {
 	bool sig_restore_mask;
 	bool sleep_intr;      /* in sleep_intr(): a signal may end the sleep */
 	bool stopped;         /* SIGSTOP/SIGTSTP: waits for SIGCONT */
+	int stop_sig;         /* what stopped it, for wait4's WUNTRACED (0: reported) */
 	struct sigaction_k {
 		u64 handler, flags, restorer, mask;
 	} sigact[64];         /* rt_sigaction's table, one entry per signal 1-64 */
@@ -247,6 +248,7 @@ bool signal_fault(struct trapframe *tf, int sig, u64 addr); /* true: a handler w
 void signal_fork(struct proc *child, struct proc *parent);
 void signal_exec(struct proc *p);
 void signal_exit_notify(struct proc *p); /* SIGCHLD to the parent, or reap at once */
+int signal_wait_stopped(struct proc *c); /* wait4 WUNTRACED: a new stop's status, or 0 */
 struct proc *proc_find(int pid); /* a live (or zombie) process by pid, NULL if none */
 struct proc *proc_at(int slot);   /* the proc table's slot, for walking all processes */
 i64 signal_syscall(struct proc *p, u64 nr, struct trapframe *tf);

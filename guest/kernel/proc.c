@@ -307,6 +307,11 @@ i64 proc_wait4(i64 pid, u64 ustatus, u64 options, u64 urusage)
 			if (c->parent != p || c->state == UNUSED || (pid > 0 && c->pid != pid))
 				continue;
 			have = true;
+			if ((options & 2) && (cpid = signal_wait_stopped(c))) { /* WUNTRACED */
+				if (ustatus && copyout(p->pml4, ustatus, &cpid, 4) < 0)
+					return -14; /* -EFAULT */
+				return c->pid;
+			}
 			if (c->state != ZOMBIE)
 				continue;
 			if (ustatus && copyout(p->pml4, ustatus, &c->wait_status, 4) < 0)

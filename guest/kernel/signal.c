@@ -218,10 +218,41 @@ static void stop(struct proc *p, int sig)
 	struct proc *pp = p->parent;
 
 	p->stopped = true;
-	if (pp && !(pp->sigact[SIGCHLD - 1].flags & SA_NOCLDSTOP))
-		post(pp, SIGCHLD, CLD_STOPPED, p->pid, sig, 0);
+	p->stop_sig = sig;
+	if (pp) {
+		wakeup(pp); /* a wait4 with WUNTRACED may report it */
+		if (!(pp->sigact[SIGCHLD - 1].flags & SA_NOCLDSTOP))
+			post(pp, SIGCHLD, CLD_STOPPED, p->pid, sig, 0);
+	}
 	while (p->stopped)
 		sleep_on(&p->stopped);
+}
+
+/* wait4(WUNTRACED): a stopped child's status (sig << 8 | 0x7f), once per stop. */
+int signal_wait_stopped(struct proc *c)
+{
+	int sig = c->stop_sig;
+
+	if (!c->stopped || !sig)
+		return 0;
+	c->stop_sig = 0;
+	return sig << 8 | 0x7F;
+}
+
+/*
+ * An orphaned process group: no member has a parent in another group of the
+ * same session, so no shell is there to continue it. Like Linux, the
+ * terminal's stop signals do not stop such a group (init's, for one).
+ */
+static bool pgrp_orphaned(int pgid)
+{
+	for (int k = 0; k < NPROC; k++) {
+		struct proc *q = proc_at(k), *pp = q->parent;
+
+		if (alive(q) && q->pgid == pgid && pp && pp->pgid != pgid && pp->sid == q->sid)
+			return false;
+	}
+	return true;
 }
 
 /* Whether an interrupted system call may be made again after a handler
@@ -359,7 +390,7 @@ void signal_deliver(struct trapframe *tf)
 
 			if (a == TERM)
 				proc_kill(sig);
-			if (a == STOP)
+			if (a == STOP && (sig == SIGSTOP || !pgrp_orphaned(p->pgid)))
 				stop(p, sig);
 			continue;
 		}

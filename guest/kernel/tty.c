@@ -15,8 +15,9 @@
  *     (VMIN 0: returns what is there, maybe nothing);
  *   - ECHO: typed bytes are shown (control characters as ^X with ECHOCTL);
  *   - ICRNL: the Enter key's CR becomes NL;
- *   - ISIG: ^C sends SIGINT and ^\ SIGQUIT to the foreground process group
- *     (TIOCSPGRP sets it; init's group at boot), and throws the line away.
+ *   - ISIG: ^C sends SIGINT, ^\ SIGQUIT and ^Z SIGTSTP to the foreground
+ *     process group (TIOCSPGRP sets it; init's group at boot), and throws the
+ *     line away.
  *
  * Indexes into the ring only grow (u32, wrapping is harmless): r is where
  * read() takes the next byte, w the end of what read() may take (complete
@@ -48,6 +49,7 @@
 #define VEOF 4
 #define VTIME 5
 #define VMIN 6
+#define VSUSP 10
 #define VEOL 11
 
 #define TCGETS 0x5401
@@ -137,11 +139,11 @@ void tty_input(u8 c)
 		c = '\n';
 	else if (c == '\n' && (tty.t.iflag & INLCR))
 		c = '\r';
-	if ((lflag & ISIG) && c && (c == cc[VINTR] || c == cc[VQUIT])) {
+	if ((lflag & ISIG) && c && (c == cc[VINTR] || c == cc[VQUIT] || c == cc[VSUSP])) {
 		if (!(lflag & NOFLSH))
 			tty.e = tty.w = tty.r; /* the typed-ahead input goes */
 		echo(c);
-		signal_pgrp(tty_fg_pgrp, c == cc[VINTR] ? SIGINT : SIGQUIT);
+		signal_pgrp(tty_fg_pgrp, c == cc[VINTR] ? SIGINT : c == cc[VQUIT] ? SIGQUIT : SIGTSTP);
 		wakeup(&tty);
 		return;
 	}

@@ -1,11 +1,12 @@
 /* ksignal — signals, process groups and the terminal, checked from user mode (the teaching kernel's
  * tests/integration/t_kernel_signals.sh runs it; it runs the same on Linux).
- * Usage: ksignal [all|tty|fg|sigint|execcheck]
+ * Usage: ksignal [all|tty|fg|job|sigint|execcheck]
  *   all:    handlers, sigreturn restoring every register, kill between processes, SIGCHLD, blocked
  *           signals staying pending, a caught SIGSEGV and SIGFPE, SIGTERM's wait status, wait4
  *           interrupted (EINTR) and restarted (SA_RESTART), process groups, SIGCHLD ignored, exec.
  *   tty:    reads lines from the terminal, step by step (the test types after each "tty:" prompt).
  *   fg:     a child in its own foreground process group is killed by ^C; the parent survives.
+ *   job:    ^Z stops such a child (wait4 WUNTRACED), SIGCONT continues it.
  *   sigint: waits in read() for a ^C that kills it.
  * Prints "ok: ..." per check and "FAIL: ..." for a failed one; exits 0 if all passed. */
 #include <errno.h>
@@ -526,6 +527,10 @@ static int tty_steps(void)
 	CHECK(r > 0 && count == 1 && strcmp(buf, "again") == 0, "SA_RESTART: the handler ran, read went on: [%s]",
 	      buf);
 
+	say("ctrl-z orphaned");
+	r = get(buf, sizeof buf);
+	CHECK(r > 0 && strcmp(buf, "still") == 0, "^Z does not stop init's (orphaned) group: [%s]", buf);
+
 	signal(SIGINT, SIG_IGN);
 	say("ctrl-c ignored");
 	r = get(buf, sizeof buf);
@@ -581,6 +586,42 @@ static int fg_steps(void)
 	return failures ? 1 : 0;
 }
 
+/* Job control as a shell does it: ^Z stops the foreground job, wait4(WUNTRACED) sees it, SIGCONT
+ * continues it in the foreground, its interrupted read goes on. */
+static int job_steps(void)
+{
+	pid_t pid;
+	int status;
+
+	signal(SIGTSTP, SIG_IGN);
+	signal(SIGTTOU, SIG_IGN);
+	pid = fork();
+	if (pid == 0) {
+		char buf[64];
+
+		signal(SIGTSTP, SIG_DFL);
+		setpgid(0, 0);
+		tcsetpgrp(0, getpid());
+		say("job reads");
+		get(buf, sizeof buf);
+		printf("job got [%s]\n", buf);
+		_exit(strcmp(buf, "resumed") == 0 ? 0 : 1);
+	}
+	setpgid(pid, pid);
+	waitpid(pid, &status, WUNTRACED);
+	CHECK(WIFSTOPPED(status) && WSTOPSIG(status) == SIGTSTP, "^Z stopped the job: WIFSTOPPED, signal %d",
+	      WSTOPSIG(status));
+	CHECK(tcsetpgrp(0, getpgrp()) == 0, "the shell takes the terminal back");
+	tcsetpgrp(0, pid);
+	kill(-pid, SIGCONT);
+	say("job continued");
+	waitpid(pid, &status, 0);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "continued, the job read on and ended (status %d)",
+	      status);
+	tcsetpgrp(0, getpgrp());
+	return failures ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *mode = argc > 1 ? argv[1] : "all";
@@ -592,6 +633,8 @@ int main(int argc, char **argv)
 		return tty_steps();
 	if (strcmp(mode, "fg") == 0)
 		return fg_steps();
+	if (strcmp(mode, "job") == 0)
+		return job_steps();
 	if (strcmp(mode, "sigint") == 0) {
 		char buf[64];
 

@@ -92,6 +92,8 @@ wait_for "tty: ctrl-c interrupts read"
 type_ '\003'
 wait_for "tty: ctrl-c restarts read"
 type_ '\003again\n'
+wait_for "tty: ctrl-z orphaned"
+type_ '\032still\n'
 wait_for "tty: ctrl-c ignored"
 type_ '\003after\n'
 wait_for "tty: raw"
@@ -105,6 +107,7 @@ expect_out "killed [ok]"
 expect_out "ok: ^C: SIGINT, read returned EINTR"
 expect_out "ok: SA_RESTART: the handler ran, read went on: [again]"
 expect_out "ok: ^C ignored, read on: [after]"
+expect_out "ok: ^Z does not stop init's (orphaned) group: [still]"
 expect_out "ok: tcgetpgrp 1 is our group"
 expect_out "ok: raw mode, VMIN 3: [xyz] (3 bytes) without a newline"
 expect_out "ok: TCSETS stored the flags back"
@@ -136,6 +139,20 @@ type_ '\003'
 finish
 expect_out "ok: ^C killed the foreground child: wait status 2 (a shell says 130)"
 expect_out "ok: the terminal is ours again"
+expect_status 0
+
+# Job control: ^Z stops the foreground job (the parent's wait4 with WUNTRACED sees it), SIGCONT
+# lets it read on.
+run_typed "init=/ksignal job"
+wait_for "tty: job reads"
+type_ '\032'
+wait_for "tty: job continued"
+type_ 'resumed\n'
+finish
+expect_out "ok: ^Z stopped the job: WIFSTOPPED, signal 20"
+expect_out "ok: the shell takes the terminal back"
+expect_out "job got [resumed]"
+expect_out "ok: continued, the job read on and ended"
 expect_status 0
 
 # intignore's wait mode ignores SIGINT: ^C while it waits does nothing.
