@@ -249,6 +249,7 @@ void signal_fork(struct proc *child, struct proc *parent);
 void signal_exec(struct proc *p);
 void signal_exit_notify(struct proc *p); /* SIGCHLD to the parent, or reap at once */
 int signal_wait_stopped(struct proc *c); /* wait4 WUNTRACED: a new stop's status, or 0 */
+int signal_tty_read_check(struct proc *p); /* 0, or a background reader's -EIO / -EINTR (SIGTTIN) */
 struct proc *proc_find(int pid); /* a live (or zombie) process by pid, NULL if none */
 struct proc *proc_at(int slot);   /* the proc table's slot, for walking all processes */
 i64 signal_syscall(struct proc *p, u64 nr, struct trapframe *tf);

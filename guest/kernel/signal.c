@@ -417,6 +417,22 @@ void signal_deliver(struct trapframe *tf)
 	}
 }
 
+/*
+ * A process of the terminal's session but not of its foreground group reads
+ * the terminal: its group gets SIGTTIN, which stops it until a shell brings it
+ * to the foreground (the read then starts again). If it ignores or blocks
+ * SIGTTIN, or its group is orphaned (no shell to continue it): -EIO.
+ */
+int signal_tty_read_check(struct proc *p)
+{
+	if (p->sid != tty_sid || p->pgid == tty_fg_pgrp)
+		return 0;
+	if (ignored(p, SIGTTIN) || (p->sig_blocked & BIT(SIGTTIN)) || pgrp_orphaned(p->pgid))
+		return -5; /* -EIO */
+	signal_pgrp(p->pgid, SIGTTIN);
+	return -EINTR;
+}
+
 static i64 sys_rt_sigreturn(struct proc *p, struct trapframe *tf)
 {
 	struct ucontext_k uc;

@@ -209,6 +209,10 @@ i64 tty_read(struct proc *p, u64 ubuf, u64 n)
 	bool canon = tty.t.lflag & ICANON;
 	u64 need = canon ? 1 : tty.t.cc[VMIN] < n ? tty.t.cc[VMIN] : n;
 
+	i64 bg = signal_tty_read_check(p);
+
+	if (bg < 0)
+		return bg; /* a background job: stopped by SIGTTIN, or -EIO */
 	if (!n)
 		return 0;
 	while (canon ? tty.r == tty.w : tty.w - tty.r < need)

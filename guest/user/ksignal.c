@@ -567,6 +567,7 @@ static int fg_steps(void)
 	int status;
 
 	signal(SIGINT, SIG_IGN);
+	signal(SIGTTOU, SIG_IGN); /* tcsetpgrp from a background group (as shells do) */
 	pid = fork();
 	if (pid == 0) {
 		char buf[64];
@@ -619,6 +620,35 @@ static int job_steps(void)
 	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "continued, the job read on and ended (status %d)",
 	      status);
 	tcsetpgrp(0, getpgrp());
+
+	/* A background job that reads the terminal is stopped by SIGTTIN; one ignoring SIGTTIN gets EIO. */
+	pid = fork();
+	if (pid == 0) {
+		char buf[8];
+
+		setpgid(0, 0);
+		signal(SIGTSTP, SIG_DFL);
+		read(0, buf, sizeof buf);
+		_exit(0);
+	}
+	setpgid(pid, pid);
+	waitpid(pid, &status, WUNTRACED);
+	CHECK(WIFSTOPPED(status) && WSTOPSIG(status) == SIGTTIN, "a background read: SIGTTIN stopped it (%d)",
+	      WSTOPSIG(status));
+	kill(pid, SIGKILL);
+	waitpid(pid, &status, 0);
+	pid = fork();
+	if (pid == 0) {
+		char buf[8];
+
+		setpgid(0, 0);
+		signal(SIGTTIN, SIG_IGN);
+		errno = 0;
+		_exit(read(0, buf, sizeof buf) < 0 && errno == EIO ? 0 : 1);
+	}
+	setpgid(pid, pid);
+	waitpid(pid, &status, 0);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "a background read ignoring SIGTTIN: EIO");
 	return failures ? 1 : 0;
 }
 

@@ -153,6 +153,8 @@ expect_out "ok: ^Z stopped the job: WIFSTOPPED, signal 20"
 expect_out "ok: the shell takes the terminal back"
 expect_out "job got [resumed]"
 expect_out "ok: continued, the job read on and ended"
+expect_out "ok: a background read: SIGTTIN stopped it (21)"
+expect_out "ok: a background read ignoring SIGTTIN: EIO"
 expect_status 0
 
 # intignore's wait mode ignores SIGINT: ^C while it waits does nothing.
