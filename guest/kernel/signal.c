@@ -618,15 +618,16 @@ static i64 sys_kill(struct proc *p, i64 pid, i64 sig)
 	return n ? 0 : -ESRCH;
 }
 
-/* tkill/tgkill: one thread; here every process is one thread. */
-static i64 sys_tgkill(struct proc *p, i64 tgid, i64 tid, i64 sig)
+/* tkill/tgkill: one thread; here every process is one thread (tid = pid).
+ * tkill comes here with tgid 0: any process. */
+static i64 sys_tgkill(struct proc *p, i64 tgid, i64 tid, i64 sig, bool tg)
 {
 	struct proc *q;
 
-	if (tid <= 0 || sig < 0 || sig > NSIG)
+	if (tid <= 0 || (tg && tgid <= 0) || sig < 0 || sig > NSIG)
 		return -EINVAL;
 	q = proc_find((int)tid);
-	if (!q || !alive(q) || (tgid != -1 && tgid != tid))
+	if (!q || !alive(q) || (tg && tgid != tid))
 		return -ESRCH;
 	if (sig)
 		post(q, (int)sig, SI_TKILL, p->pid, 0, 0);
@@ -754,13 +755,14 @@ i64 signal_syscall(struct proc *p, u64 nr, struct trapframe *tf)
 	case SYS_rt_sigsuspend: return sys_rt_sigsuspend(p, a0, a1);
 	case SYS_pause: return wait_signal(p);
 	case SYS_sigaltstack: return sys_sigaltstack(p, a0, a1, tf);
-	case SYS_kill: return sys_kill(p, (i64)a0, (i64)a1);
-	case SYS_tkill: return sys_tgkill(p, -1, (i64)a0, (i64)a1);
-	case SYS_tgkill: return sys_tgkill(p, (i64)a0, (i64)a1, (i64)a2);
-	case SYS_setpgid: return sys_setpgid(p, (i64)a0, (i64)a1);
+	/* pids and signal numbers are C ints (pid_t): the upper halves do not count */
+	case SYS_kill: return sys_kill(p, (int)a0, (int)a1);
+	case SYS_tkill: return sys_tgkill(p, 0, (int)a0, (int)a1, false);
+	case SYS_tgkill: return sys_tgkill(p, (int)a0, (int)a1, (int)a2, true);
+	case SYS_setpgid: return sys_setpgid(p, (int)a0, (int)a1);
 	case SYS_getpgrp: return p->pgid;
-	case SYS_getpgid: return sys_getpgid(p, (i64)a0, false);
-	case SYS_getsid: return sys_getpgid(p, (i64)a0, true);
+	case SYS_getpgid: return sys_getpgid(p, (int)a0, false);
+	case SYS_getsid: return sys_getpgid(p, (int)a0, true);
 	case SYS_setsid: return sys_setsid(p);
 	}
 	return -ENOSYS;

@@ -268,6 +268,9 @@ static void test_kill_chld(void)
 	CHECK(kill(pid, 0) < 0 && errno == ESRCH, "kill(reaped pid, 0): ESRCH");
 	CHECK(kill(getpid(), 0) == 0, "kill(self, 0): 0");
 	CHECK(kill(1, 99) < 0 && errno == EINVAL, "kill with signal 99: EINVAL");
+	CHECK(kill(-2147483647 - 1, SIGTERM) < 0 && errno == ESRCH, "kill(INT_MIN): ESRCH");
+	CHECK(syscall(SYS_tgkill, getpid(), getpid() + 1000, 0) < 0 && errno == ESRCH, "tgkill of no such thread: ESRCH");
+	CHECK(syscall(SYS_tgkill, getpid(), getpid(), 0) == 0, "tgkill(pid, pid, 0): 0");
 
 	/* SIGCHLD set to SIG_IGN: no zombies, wait finds no child */
 	signal(SIGCHLD, SIG_IGN);
