@@ -163,8 +163,7 @@ struct proc {
 		int code, pid, status;
 		u64 addr;
 	} siginfo[64];        /* what the last instance of each pending signal said */
-	u64 altstack_sp, altstack_size; /* sigaltstack */
-	int altstack_flags;
+	u64 altstack_sp, altstack_size; /* sigaltstack (size 0: none) */
 	int pgid, sid;        /* process group and session */
 };
 extern struct proc *curproc, *initproc;
@@ -240,6 +239,9 @@ void ioapic_enable(int irq, int vector);
 #define SI_KERNEL 0x80
 #define SI_TKILL (-6)
 #define EINTR 4
+/* Make sig pending for p (acted on when p next returns to user mode; wakes it
+ * from sleep_intr). code/pid/addr: its siginfo. E.g. a write to a pipe
+ * nobody reads: signal_send(p, SIGPIPE, SI_USER, p->pid, 0), then -EPIPE. */
 int signal_send(struct proc *p, int sig, int code, int pid, u64 addr);
 int signal_pgrp(int pgrp, int sig); /* every process of group pgrp; -ESRCH if none */
 bool signal_pending(struct proc *p); /* one that would end an interruptible sleep */
