@@ -4,6 +4,11 @@
  * The UART is driven by polling: before each byte we wait until the
  * transmitter holding register is empty (LSR bit 5). kvmlab's UART is always
  * ready, a real one at 115200 baud takes ~87 us per byte.
+ *
+ * Input is interrupt-driven: with IER bit 0 the UART raises its line (ISA
+ * IRQ 4, routed by the IOAPIC to vector T_COM1, ioapic.c) while received
+ * bytes wait in its FIFO; console_intr() reads them all (LSR bit 0 says one
+ * is there) and gives each to the terminal's line discipline (tty.c).
  */
 #include <stdarg.h>
 
@@ -18,6 +23,9 @@
 #define UART_MCR 4 /* modem control */
 #define UART_LSR 5 /* line status: bit 5 = THR empty */
 #define LSR_THRE 0x20
+#define LSR_DR 0x01  /* a received byte waits in RBR */
+#define UART_RBR 0   /* receive buffer register (read) */
+#define IER_RDA 0x01 /* interrupt: received data available */
 
 void console_init(void)
 {
@@ -28,6 +36,21 @@ void console_init(void)
 	outb(COM1 + UART_LCR, 0x03); /* DLAB off, 8 data bits, no parity, 1 stop bit */
 	outb(COM1 + UART_FCR, 0x07); /* FIFOs on and cleared */
 	outb(COM1 + UART_MCR, 0x03); /* DTR, RTS */
+}
+
+/* From now on received bytes raise IRQ 4 (ioapic_init routes it first). */
+void console_enable_rx(void)
+{
+	outb(COM1 + UART_IER, IER_RDA);
+	console_intr(); /* anything that came before: the line may already be up */
+}
+
+/* The receive interrupt: drain the FIFO. Emptying it lowers the line, so
+ * the next byte is a new edge for the (edge-triggered) IOAPIC pin. */
+void console_intr(void)
+{
+	for (int i = 0; i < 4096 && (inb(COM1 + UART_LSR) & LSR_DR); i++)
+		tty_input(inb(COM1 + UART_RBR));
 }
 
 static void uart_putc(char c)

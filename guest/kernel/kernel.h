@@ -177,6 +177,22 @@ struct proc {
 	struct inode *cwd;
 	char cmdline[256];    /* the argv exec was given, NUL-separated (/proc/PID/cmdline) */
 	u32 cmdline_len;
+	/* Signals (signal.c) and job control: sets are bit (sig - 1) of a u64. */
+	u64 sig_pending, sig_blocked;
+	u64 sig_saved_mask;   /* rt_sigsuspend's mask to put back after the handler */
+	bool sig_restore_mask;
+	bool sleep_intr;      /* in sleep_intr(): a signal may end the sleep */
+	bool stopped;         /* SIGSTOP/SIGTSTP: waits for SIGCONT */
+	int stop_sig;         /* what stopped it, for wait4's WUNTRACED (0: reported) */
+	struct sigaction_k {
+		u64 handler, flags, restorer, mask;
+	} sigact[64];         /* rt_sigaction's table, one entry per signal 1-64 */
+	struct siginfo_k {
+		int code, pid, status;
+		u64 addr;
+	} siginfo[64];        /* what the last instance of each pending signal said */
+	u64 altstack_sp, altstack_size; /* sigaltstack (size 0: none) */
+	int pgid, sid;        /* process group and session */
 };
 extern struct proc *curproc, *initproc;
 extern struct proc procs[NPROC];
@@ -234,6 +250,63 @@ void syscall_report(struct proc *p);
 i64 tty_read(struct proc *p, u64 ubuf, u64 n);
 i64 tty_write(struct proc *p, u64 ubuf, u64 n);
 i64 tty_ioctl(struct proc *p, u64 req, u64 arg);
+
+/* tty.c: the input side (console.c's interrupt feeds it), the foreground group */
+void tty_input(u8 c);
+extern int tty_fg_pgrp, tty_sid;
+
+/* console.c: COM1's receive interrupt (IOAPIC pin 4) */
+#define T_COM1 36 /* 32 + ISA IRQ 4 */
+void console_intr(void);
+void console_enable_rx(void);
+
+/* ioapic.c */
+void ioapic_init(void);
+void ioapic_enable(int irq, int vector);
+
+/* signal.c (Linux numbers) */
+#define SIGHUP 1
+#define SIGINT 2
+#define SIGQUIT 3
+#define SIGILL 4
+#define SIGTRAP 5
+#define SIGABRT 6
+#define SIGBUS 7
+#define SIGFPE 8
+#define SIGKILL 9
+#define SIGUSR1 10
+#define SIGSEGV 11
+#define SIGUSR2 12
+#define SIGPIPE 13
+#define SIGALRM 14
+#define SIGTERM 15
+#define SIGCHLD 17
+#define SIGCONT 18
+#define SIGSTOP 19
+#define SIGTSTP 20
+#define SIGTTIN 21
+#define SIGTTOU 22
+#define NSIG 64
+#define SI_USER 0
+#define SI_KERNEL 0x80
+#define SI_TKILL (-6)
+#define EINTR 4
+/* Make sig pending for p (acted on when p next returns to user mode; wakes it
+ * from sleep_intr). code/pid/addr: its siginfo. E.g. a write to a pipe
+ * nobody reads: signal_send(p, SIGPIPE, SI_USER, p->pid, 0), then -EPIPE. */
+int signal_send(struct proc *p, int sig, int code, int pid, u64 addr);
+int signal_pgrp(int pgrp, int sig); /* every process of group pgrp; -ESRCH if none */
+bool signal_pending(struct proc *p); /* one that would end an interruptible sleep */
+void signal_deliver(struct trapframe *tf); /* on every way back to user mode */
+bool signal_fault(struct trapframe *tf, int sig, u64 addr); /* true: a handler will run */
+void signal_fork(struct proc *child, struct proc *parent);
+void signal_exec(struct proc *p);
+void signal_exit_notify(struct proc *p); /* SIGCHLD to the parent, or reap at once */
+int signal_wait_stopped(struct proc *c); /* wait4 WUNTRACED: a new stop's status, or 0 */
+int signal_tty_read_check(struct proc *p); /* 0, or a background reader's -EIO / -EINTR (SIGTTIN) */
+struct proc *proc_find(int pid); /* a live (or zombie) process by pid, NULL if none */
+struct proc *proc_at(int slot);   /* the proc table's slot, for walking all processes */
+i64 signal_syscall(struct proc *p, u64 nr, struct trapframe *tf);
 
 /* initrd.c */
 typedef void (*initrd_fn)(const char *name, u32 mode, const u8 *data, u64 size, u64 mtime,

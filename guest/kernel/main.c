@@ -371,6 +371,7 @@ void kmain(u64 start_info_pa)
 	lapic_timer_start((u32)tick);
 	kprintf("lapic: timer %lu Hz (bus / 16), tsc %lu kHz (by %s), tick %u ms\n", lapic_hz,
 		tsc_hz / 1000, lapic_calibrated_by, tick_ms);
+	ioapic_init(); /* console input: COM1's receive interrupt */
 	sti();
 
 	if (cmdline_word("selftest=", "pages"))

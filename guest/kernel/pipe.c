@@ -7,7 +7,7 @@
  * then read returns 0, end of file); a writer of a full pipe sleeps until a
  * reader reads. Writes of up to PIPE_BUF bytes go in at once or not at all
  * (they never mix with another writer's). Writing with no reader left is
- * -EPIPE. O_NONBLOCK: -EAGAIN instead of sleeping.
+ * -EPIPE and SIGPIPE. O_NONBLOCK: -EAGAIN instead of sleeping.
  */
 #include "fs.h"
 
@@ -62,8 +62,12 @@ static i64 pipe_write(struct file *f, struct proc *p, u64 ubuf, u64 n, u64 off)
 	while (done < n) {
 		u64 room = PIPE_SIZE - (pi->nwrite - pi->nread), at, k;
 
-		if (!pi->readers)
-			return done ? (i64)done : -EPIPE; /* signals (later): SIGPIPE here too */
+		if (!pi->readers) { /* nobody will ever read it: SIGPIPE, as on Linux */
+			if (done)
+				return (i64)done;
+			signal_send(p, SIGPIPE, SI_USER, p->pid, 0);
+			return -EPIPE;
+		}
 		/* small writes wait for room for all of it: they stay in one piece */
 		if (!room || (n <= PIPE_BUF && room < n - done)) {
 			if (f->flags & O_NONBLOCK)

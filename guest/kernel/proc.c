@@ -48,6 +48,7 @@ struct proc *proc_alloc(const char *name)
 	if (!p)
 		return NULL;
 	p->pid = next_pid++;
+	p->pgid = p->sid = p->pid; /* its own group and session; fork gives the parent's */
 	p->state = EMBRYO;
 	p->start_ns = kvmclock_ns();
 	sched_new(p);
@@ -192,11 +193,18 @@ void sleep_on(const void *chan)
 
 /* An interruptible sleep: what system calls that may wait long use (wait4,
  * read from a pipe or the terminal, nanosleep). A signal for the sleeper
- * ends the sleep, and the call returns -EINTR. (Signals: not yet, so 0.) */
+ * ends the sleep (signal_send wakes it), and the call returns -EINTR; the
+ * signal is then delivered on the way back to user mode (signal.c). */
 int sleep_intr(const void *chan)
 {
+	struct proc *p = curproc;
+
+	if (signal_pending(p))
+		return -EINTR;
+	p->sleep_intr = true;
 	sleep_on(chan);
-	return 0;
+	p->sleep_intr = false;
+	return signal_pending(p) ? -EINTR : 0;
 }
 
 /* Make every process sleeping on chan RUNNABLE (also from an interrupt). */
@@ -240,6 +248,7 @@ static void do_exit(int status, int wait_status)
 			procs[k].parent = initproc; /* orphans: init adopts them */
 	if (p->parent)
 		wakeup(p->parent); /* it may be in wait4: let it look */
+	signal_exit_notify(p); /* SIGCHLD, or no zombie if the parent ignores it */
 	p->state = ZOMBIE;
 	swtch(&p->ctx, scheduler_ctx);
 	panic("a zombie ran");
@@ -272,6 +281,7 @@ i64 proc_fork(void)
 	np->mmap_next = p->mmap_next;
 	sched_fork(np, p);
 	file_fork(np, p);
+	signal_fork(np, p);
 	__asm__ volatile("fxsave64 %0" : "=m"(np->fpu)); /* ours, live in the CPU */
 	np->state = RUNNABLE;
 	return np->pid;
@@ -301,6 +311,7 @@ static void reap_usage(struct proc *p, struct proc *c)
 i64 proc_wait4(i64 pid, u64 ustatus, u64 options, u64 urusage)
 {
 	struct proc *p = curproc;
+	bool intr = false;
 
 	for (;;) {
 		bool have = false;
@@ -312,6 +323,11 @@ i64 proc_wait4(i64 pid, u64 ustatus, u64 options, u64 urusage)
 			if (c->parent != p || c->state == UNUSED || (pid > 0 && c->pid != pid))
 				continue;
 			have = true;
+			if ((options & 2) && (cpid = signal_wait_stopped(c))) { /* WUNTRACED */
+				if (ustatus && copyout(p->pml4, ustatus, &cpid, 4) < 0)
+					return -14; /* -EFAULT */
+				return c->pid;
+			}
 			if (c->state != ZOMBIE)
 				continue;
 			if (ustatus && copyout(p->pml4, ustatus, &c->wait_status, 4) < 0)
@@ -332,11 +348,24 @@ i64 proc_wait4(i64 pid, u64 ustatus, u64 options, u64 urusage)
 			return -10; /* -ECHILD */
 		if (options & 1) /* WNOHANG */
 			return 0;
-		sleep_on(p); /* a child's exit wakes its parent's channel */
+		if (intr)
+			return -EINTR;
+		/* A child's exit wakes its parent's channel. A signal ends the
+		 * sleep too: look once more (SIGCHLD comes with an ended child). */
+		intr = sleep_intr(p) < 0;
 	}
 }
 
-struct proc *proc_at(int slot) { return &procs[slot]; }
+/* A process by pid (zombies too), or NULL. */
+struct proc *proc_find(int pid)
+{
+	for (int k = 0; k < NPROC; k++)
+		if (procs[k].state != UNUSED && procs[k].pid == pid)
+			return &procs[k];
+	return NULL;
+}
+
+struct proc *proc_at(int slot) { return slot >= 0 && slot < NPROC ? &procs[slot] : NULL; }
 
 /* How many processes exist (zombies too). */
 int proc_count(void)

@@ -46,12 +46,16 @@ syscall_entry:
 	push	%r11			/* rflags */
 	pushq	$0x2b			/* cs: SEG_UCODE | 3 */
 	push	%rcx			/* rip */
-	pushq	$0			/* error code */
+	push	%rax			/* "error code": the number, to restart it (signal.c) */
 	pushq	$256			/* "vector": T_SYSCALL */
 	PUSH_REGS
 	mov	%rsp, %rdi		/* syscall(struct trapframe *) */
 	cld
 	call	syscall
+	mov	%rsp, %rdi		/* a pending signal: act on it now (signal.c) */
+	call	signal_deliver
+	cmpq	$256, 120(%rsp)		/* rt_sigreturn: every register back, by iretq */
+	jne	trapret
 	/* Return with sysret: rip from rcx, rflags from r11 (so IF comes back
 	 * on), CS and SS from STAR + 16 and + 8 with RPL 3. The trapframe may
 	 * have been changed (execve: a new rip and rsp), so take them from it. */

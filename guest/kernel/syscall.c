@@ -56,6 +56,10 @@ enum {
 	SYS_getrandom = 318, SYS_statx = 332, SYS_max = 335,
 	SYS_sched_getparam = 143, SYS_sched_getscheduler = 145, SYS_acct = 163,
 	SYS_clock_nanosleep = 230,
+	/* signals and job control (signal.c) */
+	SYS_pause = 34, SYS_setpgid = 109, SYS_getpgrp = 111, SYS_setsid = 112, SYS_getpgid = 121,
+	SYS_getsid = 124, SYS_rt_sigpending = 127, SYS_rt_sigsuspend = 130, SYS_sigaltstack = 131,
+	SYS_tkill = 200, SYS_tgkill = 234,
 };
 
 #define N(x) [SYS_##x] = #x
@@ -70,6 +74,8 @@ static const char *const syscall_names[SYS_max] = {
 	N(exit_group), N(openat), N(newfstatat), N(readlinkat), N(faccessat), N(pipe2),
 	N(prlimit64), N(getcpu), N(getrandom), N(statx),
 	N(sched_getparam), N(sched_getscheduler), N(acct), N(clock_nanosleep),
+	N(pause), N(setpgid), N(getpgrp), N(setsid), N(getpgid), N(getsid), N(rt_sigpending),
+	N(rt_sigsuspend), N(sigaltstack), N(tkill), N(tgkill),
 };
 #undef N
 
@@ -189,6 +195,8 @@ static i64 sys_execve(struct proc *p, u64 upath, u64 uargv, u64 uenvp)
 		return envc;
 	}
 	r = exec(p, path, (int)argc, argv, (int)envc, envp);
+	if (r == 0)
+		signal_exec(p); /* handlers go with the old program */
 	kfree(page);
 	return r;
 }
@@ -287,11 +295,11 @@ void syscall(struct trapframe *tf)
 	case SYS_madvise: r = sys_madvise(p, a0, a1, a2); break;
 	case SYS_arch_prctl: r = sys_arch_prctl(p, a0, a1); break;
 	case SYS_set_tid_address: r = p->pid; break; /* one thread: nobody to wake at exit */
-	case SYS_rt_sigaction: /* no signals yet: accept, report "default" as the old action */
-		r = a2 && copyout(p->pml4, a2, (u8[32]){ 0 }, 32) < 0 ? -EFAULT : 0;
-		break;
-	case SYS_rt_sigprocmask: /* no signals yet: accept, report an empty mask */
-		r = a2 && copyout(p->pml4, a2, (u8[8]){ 0 }, 8) < 0 ? -EFAULT : 0;
+	case SYS_rt_sigaction: case SYS_rt_sigprocmask: case SYS_rt_sigreturn:
+	case SYS_rt_sigpending: case SYS_rt_sigsuspend: case SYS_pause: case SYS_sigaltstack:
+	case SYS_kill: case SYS_tkill: case SYS_tgkill: case SYS_setpgid: case SYS_getpgrp:
+	case SYS_getpgid: case SYS_getsid: case SYS_setsid:
+		r = signal_syscall(p, nr, tf); /* signal.c */
 		break;
 	case SYS_sched_yield: r = sys_sched_yield(p); break;
 	case SYS_getpid: case SYS_gettid: r = p->pid; break;

@@ -24,7 +24,7 @@ struct gate {
 } __attribute__((packed));
 
 static struct gate idt[256];
-extern const u64 trap_vectors[34];
+extern const u64 trap_vectors[35];
 
 static const char *const exc_names[32] = {
 	"#DE divide error", "#DB debug", "NMI", "#BP breakpoint", "#OF overflow",
@@ -63,6 +63,8 @@ void trap_init(void)
 		set_gate(v, trap_vectors[v], v == 8 ? 1 : v == 2 ? 2 : 0);
 	set_gate(T_TIMER, trap_vectors[32], 0);
 	set_gate(T_SPURIOUS, trap_vectors[33], 0);
+	set_gate(T_COM1, trap_vectors[34], 0);
+	idt[3].type = 0xEE; /* DPL 3: a user's int3 is #BP (SIGTRAP), not #GP */
 	__asm__ volatile("lidt %0" : : "m"(desc));
 }
 
@@ -90,6 +92,18 @@ static void oops(struct trapframe *tf)
 	kexit(EXIT_OOPS);
 }
 
+/* The signal an exception in user mode becomes, as on Linux. */
+static int fault_signal(u64 vector)
+{
+	switch (vector) {
+	case 0: case 16: case 19: return SIGFPE;   /* #DE, #MF, #XM */
+	case 1: case 3: return SIGTRAP;            /* #DB, #BP */
+	case 6: return SIGILL;                     /* #UD */
+	case 12: case 17: return SIGBUS;           /* #SS, #AC */
+	default: return SIGSEGV;                   /* #GP, #PF, ... */
+	}
+}
+
 void trap(struct trapframe *tf)
 {
 	if ((tf->cs & 3) && curproc)
@@ -105,6 +119,10 @@ void trap(struct trapframe *tf)
 		return;
 	case T_SPURIOUS: /* no EOI for a spurious interrupt */
 		return;
+	case T_COM1: /* console input: the UART's bytes into the tty (console.c) */
+		console_intr();
+		lapic_eoi();
+		return;
 	default:
 		/* A user page fault the VMAs allow (demand paging, copy-on-write,
 		 * mm.c): the page is there now, retry the instruction. */
@@ -113,9 +131,13 @@ void trap(struct trapframe *tf)
 			return;
 		if ((tf->cs & 3) && curproc) {
 			/* A fault in user mode is the program's bug, not the
-			 * kernel's: report it and end the process (signals and
-			 * SIGSEGV come later; 139 = 128 + 11, a shell's way to
-			 * say "killed by SIGSEGV"). */
+			 * kernel's: it becomes a signal. A handler for it runs
+			 * on the way out; otherwise report it and end the process
+			 * (139 = 128 + 11, a shell's way to say "killed by SIGSEGV"). */
+			int sig = fault_signal(tf->vector);
+
+			if (signal_fault(tf, sig, tf->vector == 14 ? rcr2() : tf->vector == 13 ? 0 : tf->rip))
+				return;
 			kprintf("kernel: pid %d (%s): %s (vector %lu) at rip 0x%lx, error 0x%lx",
 				curproc->pid, curproc->name,
 				tf->vector < 32 ? exc_names[tf->vector] : "interrupt", tf->vector,
@@ -123,7 +145,7 @@ void trap(struct trapframe *tf)
 			if (tf->vector == 14)
 				kprintf(", address 0x%lx", rcr2());
 			kprintf(": killed\n");
-			proc_kill(11); /* SIGSEGV */
+			proc_kill(sig);
 		}
 		oops(tf);
 	}

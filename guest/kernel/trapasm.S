@@ -22,7 +22,7 @@ vector\num:
 	jmp	alltraps
 .endm
 
-	.irp n, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31,32,255
+	.irp n, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31,32,255,36
 	VEC \n
 	.endr
 
@@ -31,6 +31,8 @@ alltraps:
 	mov	%rsp, %rdi		/* trap(struct trapframe *) */
 	cld
 	call	trap
+	mov	%rsp, %rdi		/* back to user mode: a pending signal first (signal.c) */
+	call	signal_deliver
 /* Back to where the trap came from. A new process starts here too: its
  * kernel stack holds a trapframe that "returns" to user mode (proc.c). */
 	.globl trapret
@@ -41,12 +43,12 @@ trapret:
 	add	$16, %rsp		/* the vector number and error code */
 	iretq
 
-/* The stubs' addresses, for trap_init: vectors 0-31, then 32, then 255. */
+/* The stubs' addresses, for trap_init: vectors 0-31, then 32, 255, 36 (COM1). */
 	.section .rodata
 	.balign 8
 	.globl trap_vectors
 trap_vectors:
-	.irp n, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31,32,255
+	.irp n, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31,32,255,36
 	.quad vector\n
 	.endr
 

@@ -144,6 +144,18 @@ static void pipe_tests(void)
 	}
 	close(p[0]);
 
+	check(pipe(p) == 0, "a pipe without a reader");
+	close(p[0]);
+	if ((pid = fork()) == 0) { /* SIGPIPE's default action ends the writer */
+		signal(SIGPIPE, SIG_DFL);
+		write(p[1], "x", 1);
+		_exit(0);
+	}
+	waitpid(pid, &status, 0);
+	close(p[1]);
+	check(WIFSIGNALED(status) && WTERMSIG(status) == SIGPIPE,
+	      "writing with no reader: killed by SIGPIPE (its default action)");
+
 	signal(SIGPIPE, SIG_IGN);
 	check(pipe(p) == 0, "a second pipe");
 	close(p[0]);
