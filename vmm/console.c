@@ -12,6 +12,7 @@
 #include "vmm/console.h"
 
 #define CTRL_A 0x01
+#define CTRL_D 0x04
 
 int console_init(struct console *c)
 {
@@ -116,7 +117,15 @@ static bool read_input(struct console *c)
 	if (n < 0 && (errno == EINTR || errno == EAGAIN))
 		return true;
 	if (n <= 0) {
-		c->in_eof = true; /* the guest runs on without input */
+		c->in_eof = true; /* the guest runs on without more input */
+		if (n == 0 && !c->tty) {
+			/* A file or pipe has ended: say so to the guest as a user at a
+			 * terminal would, with one ^D (a shell in canonical mode sees end
+			 * of input), so `kvmlab run < script` does not wait forever. */
+			c->buf[0] = CTRL_D;
+			c->off = 0;
+			c->len = 1;
+		}
 		return true;
 	}
 	c->off = 0;
