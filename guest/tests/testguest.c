@@ -183,8 +183,8 @@ void irq4_handler(void)
 
 		if (c == '\r' || c == '\n')
 			irq_done = 1;
-		else if (irq_len < sizeof(irq_buf) - 1)
-			irq_buf[irq_len++] = c;
+		else if (!irq_done && irq_len < sizeof(irq_buf) - 1)
+			irq_buf[irq_len++] = c; /* one line: what follows it (kvmlab's ^D) is not ours */
 	}
 	outb(0x20, 0x20); /* end of interrupt to the master PIC */
 }
