@@ -50,6 +50,10 @@ check_sched
 check_sched_nice
 check_demand_paging
 check_cow
+# The kernel's /proc/PID/smaps_rollup (procfs.c): the child's own view, of the last cow run, must show
+# it too: its 100 MiB shared after fork, private once written.
+check "cow: the child's smaps_rollup, private $p1 -> $p2 KiB, shared $s1 -> $s2 KiB" \
+	"$p1 < 2048 && $s1 >= 100 * 1024 && $p2 >= 100 * 1024 && $s2 < 2048"
 check_shm
 
 # File mmap is another area's work (p-fmap); until the kernel has it, mmap() of a file is -ENODEV
