@@ -497,12 +497,18 @@ static void gen_psmaps_rollup(struct out *o, struct proc *p)
 	pte_t *pml4 = p->pml4;
 
 	for (int i = 0; pml4 && i < 256; i++) { /* the user half's four levels */
-		pte_t *pdpt = P2V(PTE_ADDR(pml4[i]));
+		pte_t *pdpt;
 
-		for (int j = 0; (pml4[i] & PTE_P) && j < 512; j++) {
-			pte_t *pd = P2V(PTE_ADDR(pdpt[j]));
+		if (!(pml4[i] & PTE_P))
+			continue;
+		pdpt = P2V(PTE_ADDR(pml4[i]));
+		for (int j = 0; j < 512; j++) {
+			pte_t *pd;
 
-			for (int k = 0; (pdpt[j] & PTE_P) && k < 512; k++)
+			if (!(pdpt[j] & PTE_P))
+				continue;
+			pd = P2V(PTE_ADDR(pdpt[j]));
+			for (int k = 0; k < 512; k++)
 				if (pd[k] & PTE_P)
 					rollup_pt(&r, P2V(PTE_ADDR(pd[k])));
 		}
