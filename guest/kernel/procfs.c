@@ -17,6 +17,7 @@ enum {
 	P_PIDDIR, P_PSTAT, P_PSTATM, P_PSTATUS, P_PCMDLINE, P_PMAPS, P_PCOMM, /* /proc/PID/... */
 	P_PFDDIR, P_PFD, /* /proc/PID/fd/N: a link to what fd N is */
 	P_MOUNTS,
+	P_PSMAPS_ROLLUP, /* /proc/PID/smaps_rollup */
 };
 
 static const struct {
@@ -26,7 +27,8 @@ static const struct {
 		  { "loadavg", P_LOADAVG }, { "stat", P_STAT }, { "version", P_VERSION },
 		  { "mounts", P_MOUNTS } },
   pid_ents[] = { { "stat", P_PSTAT }, { "statm", P_PSTATM }, { "status", P_PSTATUS },
-		 { "cmdline", P_PCMDLINE }, { "maps", P_PMAPS }, { "comm", P_PCOMM }, { "fd", P_PFDDIR } };
+		 { "cmdline", P_PCMDLINE }, { "maps", P_PMAPS }, { "comm", P_PCOMM }, { "fd", P_PFDDIR },
+		 { "smaps_rollup", P_PSMAPS_ROLLUP } };
 #define NROOT (sizeof(root_ents) / sizeof(root_ents[0]))
 #define NPID (sizeof(pid_ents) / sizeof(pid_ents[0]))
 
@@ -458,6 +460,66 @@ static void gen_pstatm(struct out *o, struct proc *p)
 	add(o, "%lu %lu 0 0 0 %lu 0\n", size, rss_pages(p), size);
 }
 
+/*
+ * /proc/PID/smaps_rollup: the resident pages split as Linux's smaps does,
+ * shared (someone else holds the frame too: a process after fork, until
+ * copy-on-write gives one of them its own copy; or a MAP_SHARED object, so
+ * such memory counts as shared even in one process, unlike on Linux) or
+ * private, and clean or dirty (the CPU's dirty bit in the page table entry).
+ * Pss divides each page by its holders. The cow experiment reads it.
+ */
+struct rollup {
+	u64 rss, pss_bytes, priv[2], shared[2]; /* pages; [0] clean, [1] dirty */
+};
+
+static void rollup_pt(struct rollup *r, pte_t *pt)
+{
+	for (int l = 0; l < 512; l++) {
+		u32 refs;
+		bool dirty = (pt[l] & PTE_D) != 0;
+
+		if (!(pt[l] & PTE_P))
+			continue;
+		refs = page_ref(PTE_ADDR(pt[l]));
+		refs = refs ? refs : 1;
+		r->rss++;
+		r->pss_bytes += PAGE_SIZE / refs;
+		if (refs > 1)
+			r->shared[dirty]++;
+		else
+			r->priv[dirty]++;
+	}
+}
+
+static void gen_psmaps_rollup(struct out *o, struct proc *p)
+{
+	struct rollup r = { 0 };
+	pte_t *pml4 = p->pml4;
+
+	for (int i = 0; pml4 && i < 256; i++) { /* the user half's four levels */
+		pte_t *pdpt;
+
+		if (!(pml4[i] & PTE_P))
+			continue;
+		pdpt = P2V(PTE_ADDR(pml4[i]));
+		for (int j = 0; j < 512; j++) {
+			pte_t *pd;
+
+			if (!(pdpt[j] & PTE_P))
+				continue;
+			pd = P2V(PTE_ADDR(pdpt[j]));
+			for (int k = 0; k < 512; k++)
+				if (pd[k] & PTE_P)
+					rollup_pt(&r, P2V(PTE_ADDR(pd[k])));
+		}
+	}
+	add(o, "00400000-7ffffffff000 ---p 00000000 00:00 0                          [rollup]\n");
+	add(o, "Rss:            %8lu kB\nPss:            %8lu kB\n", r.rss * 4, r.pss_bytes / 1024);
+	add(o, "Shared_Clean:   %8lu kB\nShared_Dirty:   %8lu kB\n", r.shared[0] * 4, r.shared[1] * 4);
+	add(o, "Private_Clean:  %8lu kB\nPrivate_Dirty:  %8lu kB\nSwap:           %8lu kB\n",
+	    r.priv[0] * 4, r.priv[1] * 4, 0ul);
+}
+
 static void gen_pstatus(struct out *o, struct proc *p)
 {
 	add(o, "Name:\t%s\nUmask:\t0022\nState:\t%s\nTgid:\t%d\nNgid:\t0\nPid:\t%d\nPPid:\t%d\n",
@@ -488,6 +550,7 @@ static long generate(struct inode *ip, char *buf, long size)
 	case P_PSTATM: gen_pstatm(&o, p); break;
 	case P_PSTATUS: gen_pstatus(&o, p); break;
 	case P_PCOMM: add(&o, "%s\n", p->name); break;
+	case P_PSMAPS_ROLLUP: gen_psmaps_rollup(&o, p); break;
 	case P_PCMDLINE:
 		memcpy(buf, p->cmdline, p->cmdline_len);
 		return p->cmdline_len;

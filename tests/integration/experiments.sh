@@ -137,10 +137,15 @@ check_shm() {
 	[ "$(row shm private 4)" = 1000 ] || fail "shm: the child's write to the private mapping reached the parent"
 }
 
+# check_mmap FILE READ: mmap FILE (a path where the experiment runs), then `READ FILE` must print the
+# file's content as another program sees it after the experiment ended (the host: cat; the teaching
+# kernel: cat inside the guest, since its RAM filesystem ends with the VM).
 check_mmap() {
-	ex mmap "$TMPDIR/mapped.txt"
+	local file=$1 read=$2 content
+	ex mmap "$file"
 	[ "$(row mmap file-after 2)" = HELLO ] || fail "mmap: the memory store did not reach the file"
-	[ "$(cat "$TMPDIR/mapped.txt")" = HELLO ] || fail "mmap: the file does not say HELLO"
+	content=$("$read" "$file")
+	[ "$content" = HELLO ] || fail "mmap: the file says '$content', not HELLO"
 }
 
 check_cache() {

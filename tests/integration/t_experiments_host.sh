@@ -30,6 +30,6 @@ check_sched_nice
 check_demand_paging
 check_cow
 check_shm
-check_mmap
+check_mmap "$TMPDIR/mapped.txt" cat
 check_cache
 exit 0

@@ -1,6 +1,6 @@
 # cache: time per access against the buffer size (log scale).
 load dir."/common.gp"
-set title "cache: random walk over a buffer's cache lines"
+set title "cache: random walk over a buffer's cache lines" . where_
 set xlabel "buffer size [KiB]"
 set ylabel "time per access [ns]"
 set logscale x 2

@@ -4,3 +4,5 @@ set output out
 set datafile separator "\t"
 set grid
 set key top left
+# where_: appended to every title (plot.sh --kernel: " (teaching kernel)"); empty by default.
+if (!exists("where_")) where_ = ""

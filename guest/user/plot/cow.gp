@@ -1,6 +1,6 @@
 # cow: the system's used memory at each step, relative to the first one.
 load dir."/common.gp"
-set title "cow: used memory around fork and the child's writes"
+set title "cow: used memory around fork and the child's writes" . where_
 set ylabel "used memory - at before-fork [MiB]"
 set style fill solid 0.6
 set boxwidth 0.6

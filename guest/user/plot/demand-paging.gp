@@ -1,6 +1,6 @@
 # demand-paging: RSS and minor faults against the memory touched so far (after one mmap of it all).
 load dir."/common.gp"
-set title "demand-paging: mmap, then touch page by page"
+set title "demand-paging: mmap, then touch page by page" . where_
 set xlabel "memory touched [MiB]"
 set ylabel "RSS [MiB]"
 set y2label "minor page faults"

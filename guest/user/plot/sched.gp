@@ -1,6 +1,6 @@
 # sched N: each child's progress (%) against time since the start (ms); variables in, out, n, title_.
 load dir."/common.gp"
-set title title_
+set title title_ . where_
 set xlabel "elapsed time [ms]"
 set ylabel "progress [%]"
 set yrange [0:105]
