@@ -447,14 +447,20 @@ int fs_truncate(struct inode *ip, u64 size)
 
 /* The frame of page idx of a regular file, for mmap (mm.c maps it): the
  * file moves into RAM first if it is still the archive's, a hole becomes a
- * zeroed page. Its physical address, or 0 when memory is out. */
-u64 fs_page(struct inode *ip, u64 idx)
+ * zeroed page. 0 and *pa, -EFBIG past what RAM files hold (2 MiB), or
+ * -ENOSPC when memory is out. */
+int fs_page(struct inode *ip, u64 idx, u64 *pa)
 {
-	if (idx >= MAX_FILE_PAGES || to_ram(ip) < 0)
-		return 0;
+	int r;
+
+	if (idx >= MAX_FILE_PAGES)
+		return -EFBIG;
+	if ((r = to_ram(ip)) < 0)
+		return r;
 	if (!ip->pages[idx] && !(ip->pages[idx] = kzalloc()))
-		return 0;
-	return V2P(ip->pages[idx]);
+		return -ENOSPC;
+	*pa = V2P(ip->pages[idx]);
+	return 0;
 }
 
 i64 fs_write(struct inode *ip, struct proc *p, u64 ubuf, u64 n, u64 off)

@@ -152,7 +152,7 @@ i64 fs_write(struct inode *ip, struct proc *p, u64 ubuf, u64 n, u64 off);
 void fs_iput(struct inode *ip); /* drop a reference: an unlinked inode goes */
 int fs_open(struct inode *ip, u32 flags, struct file **out);
 u64 fs_kread(struct inode *ip, void *dst, u64 n, u64 off); /* into kernel memory */
-u64 fs_page(struct inode *ip, u64 idx); /* mmap: the frame of page idx (0: no memory) */
+int fs_page(struct inode *ip, u64 idx, u64 *pa); /* mmap: the frame of page idx */
 struct file *file_get(struct proc *p, u64 fd); /* file.c: fd's open file, or NULL */
 void mm_file_truncated(struct inode *ip); /* mm.c: mappings drop pages past the new end */
 extern const struct fileops tty_fops;

@@ -55,7 +55,8 @@
 
 /* A virtual memory area: [start, end), page-aligned. */
 enum { VMA_ANON = 1, VMA_SHARED = 2, VMA_HEAP = 4, VMA_STACK = 8, VMA_FILE = 16 /* a segment */,
-       VMA_MAPPED = 32 /* mmap of a file (ip) */ };
+       VMA_MAPPED = 32 /* mmap of a file (ip) */,
+       VMA_NOWRITE = 64 /* MAP_SHARED of a file not open for writing: mprotect may not add it */ };
 struct vma {
 	u64 start, end;
 	u32 prot;	  /* PROT_READ | PROT_WRITE | PROT_EXEC, or 0 (PROT_NONE) */
@@ -337,11 +338,19 @@ static int file_page(struct vma *v, u64 page, bool write, u64 *pa, bool *w)
 	if (idx >= (ip->size + PAGE_SIZE - 1) / PAGE_SIZE)
 		return -ENXIO;
 	if (vma_shared(v) || (ip->pages && !write)) {
-		if (!(*pa = fs_page(ip, idx)))
+		int r = fs_page(ip, idx, pa);
+
+		if (!r) {
+			page_ref_inc(*pa);
+			*w = vma_shared(v);
+			return 0;
+		}
+		if (r != -EFBIG)
 			return -ENOMEM;
-		page_ref_inc(*pa);
-		*w = vma_shared(v);
-		return 0;
+		/* A file of the archive too big for RAM pages (over 2 MiB)
+		 * can never be written: a read-only page may be a copy. */
+		if (ip->pages || (v->prot & PROT_WRITE))
+			return -ENXIO;
 	}
 	if (!(copy = kzalloc()))
 		return -ENOMEM;
@@ -431,7 +440,7 @@ int vm_fault(struct proc *p, u64 va, u64 err)
 		/* Past the end of a mapped file: SIGBUS, as on Linux. */
 		if (signal_fault(p->tf, SIGBUS, va))
 			return 0; /* its handler runs on the way out */
-		kprintf("kernel: pid %d (%s): bus error (past the end of a mapped file), address 0x%lx: killed\n",
+		kprintf("kernel: pid %d (%s): bus error (no page of the mapped file there), address 0x%lx: killed\n",
 			p->pid, p->name, va);
 		proc_kill(SIGBUS);
 	}
@@ -680,6 +689,8 @@ i64 sys_mmap(struct proc *p, u64 addr, u64 len, u64 prot, u64 flags, u64 fd, u64
 		v->ip = ip;
 		ip->ref++;
 		v->pgoff = off / PAGE_SIZE;
+		if (type != MAP_PRIVATE && (file_get(p, fd)->flags & O_ACCMODE) != O_RDWR)
+			v->flags |= VMA_NOWRITE;
 	} else if (type != MAP_PRIVATE) {
 		if (!(v->shm = shm_new(len / PAGE_SIZE))) {
 			kmfree(v);
@@ -787,6 +798,8 @@ i64 sys_mprotect(struct proc *p, u64 addr, u64 len, u64 prot)
 	for (struct vma *v = vma_find(mm, addr); at < end; v = v->next) {
 		if (!v || v->start > at)
 			return -ENOMEM;
+		if ((v->flags & VMA_NOWRITE) && (prot & PROT_WRITE))
+			return -EACCES; /* the file was not opened for writing */
 		at = v->end;
 	}
 	if (vma_split(mm, addr) < 0 || vma_split(mm, end) < 0)

@@ -207,6 +207,11 @@ static void private_tests(void)
 	}
 	check(mmap(NULL, PG, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0) == MAP_FAILED &&
 	      errno == EACCES, "O_RDONLY: MAP_SHARED with PROT_WRITE is EACCES");
+	p = mmap(NULL, PG, PROT_READ, MAP_SHARED, fd, 0);
+	check(p != MAP_FAILED && mprotect(p, PG, PROT_READ | PROT_WRITE) == -1 && errno == EACCES,
+	      "O_RDONLY: mprotect cannot make MAP_SHARED writable (EACCES)");
+	if (p != MAP_FAILED)
+		munmap(p, PG);
 	close(fd);
 	fd = open("/tmp/fm-shared", O_WRONLY);
 	check(mmap(NULL, PG, PROT_READ, MAP_SHARED, fd, 0) == MAP_FAILED && errno == EACCES,
@@ -239,6 +244,30 @@ static void initramfs_tests(const char *self)
 		munmap(p, 2 * PG);
 	if (s != MAP_FAILED)
 		munmap(s, PG);
+	close(fd);
+}
+
+/* /big (when the test's archive has it): 3 MiB of 'B', more than a RAM
+ * file holds (2 MiB), so it stays the archive's: a read-only shared
+ * mapping gets copies of its pages, a writable one SIGBUS there. */
+static void big_tests(void)
+{
+	int fd = open("/big", O_RDWR), st;
+	char *m;
+
+	if (fd < 0)
+		return;
+	m = mmap(NULL, 3 << 20, PROT_READ, MAP_SHARED, fd, 0);
+	check(m != MAP_FAILED && m[(5 << 20) / 2] == 'B' && m[0] == 'B',
+	      "/big (3 MiB of the archive): MAP_SHARED read-only reads past 2 MiB");
+	if (m != MAP_FAILED)
+		munmap(m, 3 << 20);
+	m = mmap(NULL, 3 << 20, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	st = m == MAP_FAILED ? -1 : in_child(peek, m + (5 << 20) / 2);
+	check(WIFSIGNALED(st) && WTERMSIG(st) == SIGBUS,
+	      "/big: MAP_SHARED writable past what a RAM file holds: SIGBUS");
+	if (m != MAP_FAILED)
+		munmap(m, 3 << 20);
 	close(fd);
 }
 
@@ -345,6 +374,7 @@ int main(int argc, char **argv)
 	private_tests();
 	initramfs_tests(argv[0]);
 	end_tests();
+	big_tests();
 	exec_tests(argv[0]);
 	unlink("/tmp/fm-shared");
 	printf("kfmap: %d failures\n", fails);

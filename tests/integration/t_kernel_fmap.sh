@@ -11,6 +11,7 @@ USER=$REPO/build/user
 R=$TMPDIR/root
 mkdir -p "$R/bin"
 cp "$USER/kfmap" "$USER/mmap" "$R/bin/"
+head -c $((3 << 20)) /dev/zero | tr '\0' B >"$R/big" # more than a RAM file holds
 (cd "$R" && find . | cpio -o -H newc --quiet) >"$TMPDIR/init.cpio"
 
 kv run --mem 64M --initrd "$TMPDIR/init.cpio" "$KERNEL" --cmdline "init=/bin/kfmap"
@@ -24,6 +25,7 @@ expect_out "ok: truncate while mapped: the 255 pages' frames are free again"
 expect_out "ok: the last munmap gives the 256 pages back"
 expect_out "ok: /proc/self/maps: rw-s, offset 0, the inode, the path"
 expect_out "exec-child: running from /tmp/fm-prog"
+expect_out "ok: /big: MAP_SHARED writable past what a RAM file holds: SIGBUS"
 expect_out "ok: execve of a program written into /tmp runs it"
 expect_out "kfmap: 0 failures"
 expect_out "kernel: pid 1 (kfmap) exited with status 0, no unimplemented syscalls"
