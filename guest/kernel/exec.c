@@ -1,5 +1,6 @@
 /*
- * exec.c - start a program: load a static ELF64 binary from the initramfs
+ * exec.c - start a program: load a static ELF64 binary from the filesystem
+ * (the initramfs's bytes or a file written since, read through fs_kread)
  * into a fresh address space and lay out its stack the way the System V
  * x86_64 ABI (and musl's _start) expects.
  *

@@ -17,6 +17,10 @@
  * shm` that every VMA made from the same mmap points at, so a page first
  * touched by the child after fork is the parent's page too.
  *
+ * A mapped file (mmap of a regular file) is a VMA that holds the inode:
+ * its pages are the file's own frames (fs.c), shared, or copied on the
+ * first write when private (file_page); past the file's end is SIGBUS.
+ *
  * A fault outside every VMA, or against its rights, is SIGSEGV. No frame left
  * is out of memory: the process is killed (SIGKILL), the kernel goes on.
  *
