@@ -64,15 +64,32 @@ static void load_bytes(pte_t *pml4, u64 va, struct inode *ip, u64 off, u64 n)
 
 		if (chunk > n)
 			chunk = n;
-		fs_kread(ip, (u8 *)P2V(PTE_ADDR(*e)) + (va & (PAGE_SIZE - 1)), chunk, off);
+		if (e && (*e & PTE_P)) /* not a page left to demand loading */
+			fs_kread(ip, (u8 *)P2V(PTE_ADDR(*e)) + (va & (PAGE_SIZE - 1)), chunk, off);
 		va += chunk, off += chunk, n -= chunk;
 	}
+}
+
+/*
+ * Demand loading: may page `a` of a segment [va, va + memsz) with file bytes
+ * [va, fend) wait for its first touch? Yes for a page wholly of file bytes
+ * (mm.c's file_page reads it from the file then) or wholly past them (a
+ * zeroed page then), from lazy_from on (the segment's own VMA with the file
+ * attached); no for a page that mixes them or is shared with the segment
+ * before: that one is loaded now.
+ */
+static bool lazy_page(u64 a, u64 va, u64 fend, u64 lazy_from)
+{
+	if (a < lazy_from)
+		return false;
+	return (a >= va && a + PAGE_SIZE <= fend) || a >= PGROUNDUP(fend);
 }
 
 static int load_segment(pte_t *pml4, const struct elf64_phdr *ph, u64 bias, struct inode *ip,
 			const char *path)
 {
-	u64 va = ph->vaddr + bias, flags = 0;
+	u64 va = ph->vaddr + bias, flags = 0, fend = va + ph->filesz;
+	u64 start = PGROUNDDOWN(va), end = PGROUNDUP(va + ph->memsz), lazy_from = end;
 	/* Its VMA: PF_R/W/X (4, 2, 1) as PROT_READ/WRITE/EXEC (1, 2, 4). */
 	u32 prot = (ph->flags & 4 ? 1 : 0) | (ph->flags & PF_W ? 2 : 0) | (ph->flags & PF_X ? 4 : 0);
 
@@ -80,15 +97,25 @@ static int load_segment(pte_t *pml4, const struct elf64_phdr *ph, u64 bias, stru
 		flags |= PTE_W;
 	if (!(ph->flags & PF_X))
 		flags |= pte_nx;
-	if (mm_add_segment(pml4, PGROUNDDOWN(va), PGROUNDUP(va + ph->memsz), prot,
-			   PGROUNDDOWN(ph->offset), path) < 0 ||
-	    vm_alloc_user(pml4, va, ph->memsz, flags) < 0)
+	if (mm_add_segment(pml4, start, end, prot, PGROUNDDOWN(ph->offset), path) < 0)
 		return -1;
+	/* Addresses and file offsets agree modulo the page size (as mmap
+	 * needs): the VMA gets the file, and its whole pages come on demand. */
+	if (end > start && (va - ph->offset) % PAGE_SIZE == 0 &&
+	    !(lazy_from = mm_segment_file(pml4, end - PAGE_SIZE,
+					  PGROUNDDOWN(ph->offset) + (end - PAGE_SIZE - start), ip,
+					  PGROUNDDOWN(fend))))
+		lazy_from = end;
+	for (u64 a = start; a < end; a += PAGE_SIZE)
+		if (!lazy_page(a, va, fend, lazy_from) && vm_alloc_user(pml4, a, PAGE_SIZE, flags) < 0)
+			return -1;
 	/* Two segments may share a page (the end of one, the start of the
 	 * next): such a page gets the rights of both. */
-	for (u64 a = PGROUNDDOWN(va); a < va + ph->memsz; a += PAGE_SIZE) {
+	for (u64 a = start; a < end; a += PAGE_SIZE) {
 		pte_t *e = vm_walk(pml4, a, false);
 
+		if (!e || !(*e & PTE_P))
+			continue;
 		*e |= flags & PTE_W;
 		if (!(flags & pte_nx))
 			*e &= ~pte_nx;

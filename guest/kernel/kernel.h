@@ -123,6 +123,8 @@ int mm_fault(pte_t *pml4, u64 va, bool write, bool exec); /* 0, -EFAULT, -ENOMEM
 int vm_fault(struct proc *p, u64 va, u64 err); /* a user #PF: 0 fixed, -1 SIGSEGV */
 int mm_add_segment(pte_t *pml4, u64 start, u64 end, u32 prot, u64 off, const char *path);
 int mm_add_stack(pte_t *pml4, u64 top, u64 size);
+struct inode;
+u64 mm_segment_file(pte_t *pml4, u64 va, u64 off, struct inode *ip, u64 fend); /* exec: demand loading */
 void mm_free(pte_t *pml4);
 i64 sys_mmap(struct proc *p, u64 addr, u64 len, u64 prot, u64 flags, u64 fd, u64 off);
 i64 sys_munmap(struct proc *p, u64 addr, u64 len);

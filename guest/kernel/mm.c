@@ -68,6 +68,7 @@ struct vma {
 	u64 pgoff;	  /* the first page's index in the file or the shm */
 	struct shm *shm;  /* MAP_SHARED anonymous: where the frames are */
 	struct inode *ip; /* a mapped file (one inode reference per VMA) */
+	u64 fend;	  /* with ip: pages from here on are zeros, not the file's (a segment's bss) */
 	struct vma *next; /* the next one up */
 	char name[48];	  /* for /proc/<pid>/maps: a segment's file, "/dev/zero (deleted)" */
 };
@@ -245,6 +246,7 @@ static int vma_split(struct mm *mm, u64 addr)
 		nv->shm->refs++;
 	if ((nv->ip = v->ip))
 		nv->ip->ref++;
+	nv->fend = v->fend;
 	nv->pgoff = v->pgoff + (addr - v->start) / PAGE_SIZE;
 	v->end = addr;
 	nv->next = v->next;
@@ -387,7 +389,7 @@ int mm_fault(pte_t *pml4, u64 va, bool write, bool exec)
 		/* Demand paging: the first touch. */
 		bool w = true;
 
-		if (v->ip) {
+		if (v->ip && page < v->fend) {
 			int r = file_page(v, page, write, &pa, &w);
 
 			if (r < 0)
@@ -497,6 +499,26 @@ int mm_add_segment(pte_t *pml4, u64 start, u64 end, u32 prot, u64 off, const cha
 	return 0;
 }
 
+/*
+ * exec: the segment VMA that holds page va, file offset off there, reads
+ * its pages from ip on demand (file_page; zeros from fend on, the bss).
+ * Returns where that VMA starts (pages before it belong to another
+ * segment), or 0 when it cannot: va's VMA is not this segment's own.
+ */
+u64 mm_segment_file(pte_t *pml4, u64 va, u64 off, struct inode *ip, u64 fend)
+{
+	struct mm *mm = mm_of(pml4);
+	struct vma *v = mm ? vma_find(mm, va) : NULL;
+
+	if (!v || !(v->flags & VMA_FILE) || v->ip ||
+	    v->pgoff + (va - v->start) / PAGE_SIZE != off / PAGE_SIZE)
+		return 0;
+	v->ip = ip;
+	ip->ref++;
+	v->fend = fend;
+	return v->start;
+}
+
 /* exec: the stack, [top - size, top), read+write, paged in on demand. */
 int mm_add_stack(pte_t *pml4, u64 top, u64 size)
 {
@@ -536,6 +558,7 @@ int vm_copy_user(pte_t *dst, pte_t *src)
 			nv->shm->refs++;
 		if ((nv->ip = v->ip))
 			nv->ip->ref++;
+		nv->fend = v->fend;
 		*tail = nv, tail = &nv->next;
 		for (u64 va = v->start; va < v->end;) {
 			pte_t *s = pte_or_skip(src, &va), *d;
@@ -692,6 +715,7 @@ i64 sys_mmap(struct proc *p, u64 addr, u64 len, u64 prot, u64 flags, u64 fd, u64
 	if (ip) {
 		v->ip = ip;
 		ip->ref++;
+		v->fend = USER_TOP;
 		v->pgoff = off / PAGE_SIZE;
 		if (type != MAP_PRIVATE && (file_get(p, fd)->flags & O_ACCMODE) != O_RDWR)
 			v->flags |= VMA_NOWRITE;
@@ -757,11 +781,11 @@ void mm_file_truncated(struct inode *ip)
 		if (!mms[i].pml4)
 			continue;
 		for (struct vma *v = mms[i].vmas; v; v = v->next) {
-			u64 first = v->pgoff, n = (v->end - v->start) / PAGE_SIZE;
+			u64 first = v->pgoff, end = v->fend < v->end ? v->fend : v->end;
+			u64 cut = first >= np ? v->start : v->start + (np - first) * PAGE_SIZE;
 
-			if (v->ip != ip || first + n <= np)
-				continue;
-			zap(&mms[i], first >= np ? v->start : v->start + (np - first) * PAGE_SIZE, v->end);
+			if (v->ip == ip && cut < end) /* not a segment's bss: that is no file's */
+				zap(&mms[i], cut, end);
 		}
 	}
 	lcr3(rcr3()); /* the TLB of the current address space */

@@ -245,6 +245,16 @@ static void initramfs_tests(const char *self)
 	if (s != MAP_FAILED)
 		munmap(s, PG);
 	close(fd);
+	{
+		/* exec maps the program's segments from its file (demand loading) */
+		char line[256], ino[32];
+		struct stat st;
+
+		stat(self, &st);
+		snprintf(ino, sizeof(ino), " %lu ", (unsigned long)st.st_ino);
+		check(maps_line(self, " r-xp ", line, sizeof(line)) && strstr(line, ino),
+		      "/proc/self/maps: this program's text is its file's (r-xp, its inode)");
+	}
 }
 
 /* /big (when the test's archive has it): 3 MiB of 'B', more than a RAM
