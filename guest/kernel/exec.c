@@ -6,8 +6,11 @@
  *
  * An ELF file says how it wants to be loaded in its program headers: each
  * PT_LOAD segment is "put file bytes [p_offset, +p_filesz) at p_vaddr and
- * zeros up to p_memsz, with rights p_flags (R/W/X)". We copy them into new
- * pages now and record each as a VMA (mm.c); the stack is a VMA of 8 MiB
+ * zeros up to p_memsz, with rights p_flags (R/W/X)". Each becomes a VMA
+ * that reads its whole pages from the file on first touch (demand loading,
+ * lazy_page; mm.c's file_page), its bss pages are zeroed on first touch,
+ * and only the pages that mix file bytes with others are copied into new
+ * pages now; the stack is a VMA of 8 MiB
  * whose pages come on first touch (the pushes below fault them in through
  * copyout). The new stack, from the top down:
  *
