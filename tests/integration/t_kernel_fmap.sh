@@ -42,4 +42,10 @@ grep -qP '^@mmap\tfile-after\tHELLO\r?$' "$OUT" || fail "no row: file-after HELL
 grep -qE '/proc/self/maps: [0-9a-f]+-[0-9a-f]+ rw-s 00000000 00:01 [1-9][0-9]* +/tmp/kvmlab-mmap.txt' "$OUT" ||
 	fail "no /proc/self/maps line for the mapped file"
 expect_no_out "oops"
+
+# The same in the built-in guest, as the shell's `mmap` runs it.
+kv run --cmdline "init=/bin/mmap"
+expect_status 0
+grep -qP '^@mmap\tfile-after\tHELLO\r?$' "$OUT" || fail "built-in guest: no row file-after HELLO"
+expect_out "kernel: pid 1 (mmap) exited with status 0, no unimplemented syscalls"
 exit 0
