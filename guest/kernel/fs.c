@@ -427,6 +427,8 @@ int fs_truncate(struct inode *ip, u64 size)
 
 	if (!S_ISREG(ip->mode))
 		return S_ISDIR(ip->mode) ? -EISDIR : -EINVAL;
+	if (ip->nexec)
+		return -ETXTBSY; /* a running program's file */
 	if (np > MAX_FILE_PAGES)
 		return -EFBIG;
 	if ((r = to_ram(ip)) < 0)
@@ -758,6 +760,8 @@ int fs_open(struct inode *ip, u32 flags, struct file **out)
 			return -EISDIR;
 		ops = ip->pkind ? &procdir_fops : &dir_fops;
 	} else if (S_ISREG(ip->mode)) {
+		if (wr && ip->nexec)
+			return -ETXTBSY; /* a running program's file: its pages are mapped */
 		ops = &reg_fops;
 	} else if (S_ISCHR(ip->mode)) {
 		ops = ip->rdev == DEV_NULL ? &null_fops : ip->rdev == DEV_ZERO ? &zero_fops :

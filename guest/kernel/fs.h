@@ -29,6 +29,7 @@
 #define EINVAL 22
 #define EMFILE 24
 #define ENOTTY 25
+#define ETXTBSY 26
 #define EFBIG 27
 #define ENOSPC 28
 #define ESPIPE 29
@@ -87,6 +88,7 @@ struct inode {
 	u8 pkind;            /* /proc: what it is (procfs.c), 0 elsewhere */
 	int ppid;            /* /proc/PID/...: that pid */
 	int pfd;             /* /proc/PID/fd/N: that fd */
+	u32 nexec;           /* program segments (mm.c's VMAs) that map it: no writing (ETXTBSY) */
 };
 
 struct file;

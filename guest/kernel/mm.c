@@ -188,9 +188,22 @@ static struct vma *vma_new(u64 start, u64 end, u32 prot, u32 flags)
 	return v;
 }
 
+/* nv now holds v's file too (one reference; a program segment also counts
+ * in nexec: no one may write the file while it runs). */
+static void vma_dup_file(struct vma *nv, struct vma *v)
+{
+	if (!(nv->ip = v->ip))
+		return;
+	nv->ip->ref++;
+	if (nv->flags & VMA_FILE)
+		nv->ip->nexec++;
+}
+
 static void vma_free(struct vma *v)
 {
 	shm_put(v->shm);
+	if (v->ip && (v->flags & VMA_FILE))
+		v->ip->nexec--;
 	if (v->ip)
 		fs_iput(v->ip);
 	kmfree(v);
@@ -244,8 +257,7 @@ static int vma_split(struct mm *mm, u64 addr)
 	nv->shm = v->shm;
 	if (nv->shm)
 		nv->shm->refs++;
-	if ((nv->ip = v->ip))
-		nv->ip->ref++;
+	vma_dup_file(nv, v);
 	nv->fend = v->fend;
 	nv->pgoff = v->pgoff + (addr - v->start) / PAGE_SIZE;
 	v->end = addr;
@@ -515,6 +527,7 @@ u64 mm_segment_file(pte_t *pml4, u64 va, u64 off, struct inode *ip, u64 fend)
 		return 0;
 	v->ip = ip;
 	ip->ref++;
+	ip->nexec++;
 	v->fend = fend;
 	return v->start;
 }
@@ -556,8 +569,7 @@ int vm_copy_user(pte_t *dst, pte_t *src)
 		nv->pgoff = v->pgoff;
 		if ((nv->shm = v->shm))
 			nv->shm->refs++;
-		if ((nv->ip = v->ip))
-			nv->ip->ref++;
+		vma_dup_file(nv, v);
 		nv->fend = v->fend;
 		*tail = nv, tail = &nv->next;
 		for (u64 va = v->start; va < v->end;) {

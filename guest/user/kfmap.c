@@ -255,6 +255,8 @@ static void initramfs_tests(const char *self)
 		check(maps_line(self, " r-xp ", line, sizeof(line)) && strstr(line, ino),
 		      "/proc/self/maps: this program's text is its file's (r-xp, its inode)");
 	}
+	check(open(self, O_RDWR) == -1 && errno == ETXTBSY && open(self, O_WRONLY | O_TRUNC) == -1 &&
+	      errno == ETXTBSY, "this running program's file: open for writing, O_TRUNC: ETXTBSY");
 }
 
 /* /big (when the test's archive has it): 3 MiB of 'B', more than a RAM
