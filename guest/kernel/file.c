@@ -78,6 +78,12 @@ static struct file *fd_file(struct proc *p, u64 fd)
 	return fd < NOFILE ? p->ofile[fd] : NULL;
 }
 
+/* For mm.c's mmap of a file. */
+struct file *file_get(struct proc *p, u64 fd)
+{
+	return fd_file(p, fd);
+}
+
 static int fd_close(struct proc *p, u64 fd)
 {
 	struct file *f = fd_file(p, fd);
@@ -157,8 +163,8 @@ void file_exit(struct proc *p)
 }
 
 /* exec's file: path (following symbolic links, from the cwd) must be a
- * regular file with an x bit whose contents are still the initramfs's. */
-const u8 *fs_exec_lookup(struct proc *p, const char *path, u64 *size, int *err)
+ * regular file with an x bit (the archive's, or one written since). */
+struct inode *fs_exec_lookup(struct proc *p, const char *path, int *err)
 {
 	struct inode *ip;
 	int r;
@@ -172,12 +178,7 @@ const u8 *fs_exec_lookup(struct proc *p, const char *path, u64 *size, int *err)
 		*err = -EACCES;
 		return NULL;
 	}
-	if (!ip->rodata) {
-		*err = -8; /* -ENOEXEC: written files are in scattered pages (not yet) */
-		return NULL;
-	}
-	*size = ip->size;
-	return ip->rodata;
+	return ip; /* exec reads it through fs_kread: the archive's bytes or RAM pages */
 }
 
 /* --- helpers ----------------------------------------------------------------- */

@@ -339,6 +339,17 @@ i64 fs_readlink(struct inode *ip, char *buf, u64 size)
 /* The byte at off lives in page off / 4096 of pages[] (written files). */
 static u8 *page_at(struct inode *ip, u64 off) { return ip->pages[off / PAGE_SIZE] + off % PAGE_SIZE; }
 
+/* A hole (pages[i] NULL: written past it, or a copy that ran out of
+ * memory) reads as zeros. */
+static const u8 zero_page[PAGE_SIZE];
+
+static const u8 *bytes_at(struct inode *ip, u64 off)
+{
+	u8 *pg = ip->pages[off / PAGE_SIZE];
+
+	return pg ? pg + off % PAGE_SIZE : zero_page + off % PAGE_SIZE;
+}
+
 i64 fs_read(struct inode *ip, struct proc *p, u64 ubuf, u64 n, u64 off)
 {
 	u64 done = 0;
@@ -354,11 +365,36 @@ i64 fs_read(struct inode *ip, struct proc *p, u64 ubuf, u64 n, u64 off)
 
 		if (k > n - done)
 			k = n - done;
-		if (copyout(p->pml4, ubuf + done, page_at(ip, off + done), k) < 0)
+		if (copyout(p->pml4, ubuf + done, bytes_at(ip, off + done), k) < 0)
 			return done ? (i64)done : -EFAULT;
 		done += k;
 	}
 	return (i64)done;
+}
+
+/* Bytes [off, off + n) of ip into the kernel's dst (exec, a private mmap
+ * page): how many there were before the end of the file. */
+u64 fs_kread(struct inode *ip, void *dst, u64 n, u64 off)
+{
+	u64 done = 0;
+
+	if (off >= ip->size)
+		return 0;
+	if (n > ip->size - off)
+		n = ip->size - off;
+	if (!ip->pages) {
+		memcpy(dst, ip->rodata + off, n);
+		return n;
+	}
+	while (done < n) {
+		u64 k = PAGE_SIZE - (off + done) % PAGE_SIZE;
+
+		if (k > n - done)
+			k = n - done;
+		memcpy((u8 *)dst + done, bytes_at(ip, off + done), k);
+		done += k;
+	}
+	return n;
 }
 
 /* The first write: the contents move from the archive into pages of RAM. */
@@ -391,6 +427,8 @@ int fs_truncate(struct inode *ip, u64 size)
 
 	if (!S_ISREG(ip->mode))
 		return S_ISDIR(ip->mode) ? -EISDIR : -EINVAL;
+	if (ip->nexec)
+		return -ETXTBSY; /* a running program's file */
 	if (np > MAX_FILE_PAGES)
 		return -EFBIG;
 	if ((r = to_ram(ip)) < 0)
@@ -405,6 +443,25 @@ int fs_truncate(struct inode *ip, u64 size)
 		if (!ip->pages[i] && !(ip->pages[i] = kzalloc()))
 			return -ENOSPC;
 	ip->size = size;
+	mm_file_truncated(ip); /* mappings lose their pages past the end */
+	return 0;
+}
+
+/* The frame of page idx of a regular file, for mmap (mm.c maps it): the
+ * file moves into RAM first if it is still the archive's, a hole becomes a
+ * zeroed page. 0 and *pa, -EFBIG past what RAM files hold (2 MiB), or
+ * -ENOSPC when memory is out. */
+int fs_page(struct inode *ip, u64 idx, u64 *pa)
+{
+	int r;
+
+	if (idx >= MAX_FILE_PAGES)
+		return -EFBIG;
+	if ((r = to_ram(ip)) < 0)
+		return r;
+	if (!ip->pages[idx] && !(ip->pages[idx] = kzalloc()))
+		return -ENOSPC;
+	*pa = V2P(ip->pages[idx]);
 	return 0;
 }
 
@@ -703,6 +760,8 @@ int fs_open(struct inode *ip, u32 flags, struct file **out)
 			return -EISDIR;
 		ops = ip->pkind ? &procdir_fops : &dir_fops;
 	} else if (S_ISREG(ip->mode)) {
+		if (wr && ip->nexec)
+			return -ETXTBSY; /* a running program's file: its pages are mapped */
 		ops = &reg_fops;
 	} else if (S_ISCHR(ip->mode)) {
 		ops = ip->rdev == DEV_NULL ? &null_fops : ip->rdev == DEV_ZERO ? &zero_fops :

@@ -29,6 +29,7 @@
 #define EINVAL 22
 #define EMFILE 24
 #define ENOTTY 25
+#define ETXTBSY 26
 #define EFBIG 27
 #define ENOSPC 28
 #define ESPIPE 29
@@ -87,6 +88,7 @@ struct inode {
 	u8 pkind;            /* /proc: what it is (procfs.c), 0 elsewhere */
 	int ppid;            /* /proc/PID/...: that pid */
 	int pfd;             /* /proc/PID/fd/N: that fd */
+	u32 nexec;           /* program segments (mm.c's VMAs) that map it: no writing (ETXTBSY) */
 };
 
 struct file;
@@ -151,6 +153,10 @@ i64 fs_read(struct inode *ip, struct proc *p, u64 ubuf, u64 n, u64 off);
 i64 fs_write(struct inode *ip, struct proc *p, u64 ubuf, u64 n, u64 off);
 void fs_iput(struct inode *ip); /* drop a reference: an unlinked inode goes */
 int fs_open(struct inode *ip, u32 flags, struct file **out);
+u64 fs_kread(struct inode *ip, void *dst, u64 n, u64 off); /* into kernel memory */
+int fs_page(struct inode *ip, u64 idx, u64 *pa); /* mmap: the frame of page idx */
+struct file *file_get(struct proc *p, u64 fd); /* file.c: fd's open file, or NULL */
+void mm_file_truncated(struct inode *ip); /* mm.c: mappings drop pages past the new end */
 extern const struct fileops tty_fops;
 
 /* pipe.c */

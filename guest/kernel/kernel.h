@@ -123,11 +123,14 @@ int mm_fault(pte_t *pml4, u64 va, bool write, bool exec); /* 0, -EFAULT, -ENOMEM
 int vm_fault(struct proc *p, u64 va, u64 err); /* a user #PF: 0 fixed, -1 SIGSEGV */
 int mm_add_segment(pte_t *pml4, u64 start, u64 end, u32 prot, u64 off, const char *path);
 int mm_add_stack(pte_t *pml4, u64 top, u64 size);
+struct inode;
+u64 mm_segment_file(pte_t *pml4, u64 va, u64 off, struct inode *ip, u64 fend); /* exec: demand loading */
 void mm_free(pte_t *pml4);
 i64 sys_mmap(struct proc *p, u64 addr, u64 len, u64 prot, u64 flags, u64 fd, u64 off);
 i64 sys_munmap(struct proc *p, u64 addr, u64 len);
 i64 sys_mprotect(struct proc *p, u64 addr, u64 len, u64 prot);
 i64 sys_madvise(struct proc *p, u64 addr, u64 len, u64 advice);
+i64 sys_msync(struct proc *p, u64 addr, u64 len, u64 flags);
 i64 sys_brk(struct proc *p, u64 addr);
 u64 vm_size_bytes(struct proc *p); /* VmSize: the sum of the VMAs' sizes */
 long vm_maps_text(struct proc *p, char *buf, long size); /* /proc/<pid>/maps; its length */
@@ -321,7 +324,7 @@ void file_fork(struct proc *np, struct proc *p); /* the child shares p's open fi
 void file_exec(struct proc *p, int argc, char *const argv[]); /* close CLOEXEC fds, keep argv */
 void file_exit(struct proc *p); /* close every fd */
 bool file_syscall(struct proc *p, struct trapframe *tf, i64 *ret); /* the file syscalls */
-const u8 *fs_exec_lookup(struct proc *p, const char *path, u64 *size, int *err);
+struct inode *fs_exec_lookup(struct proc *p, const char *path, int *err);
 
 /* exec.c */
 int exec(struct proc *p, const char *path, int argc, char *const argv[], int envc,

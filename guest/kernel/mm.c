@@ -17,6 +17,10 @@
  * shm` that every VMA made from the same mmap points at, so a page first
  * touched by the child after fork is the parent's page too.
  *
+ * A mapped file (mmap of a regular file) is a VMA that holds the inode:
+ * its pages are the file's own frames (fs.c), shared, or copied on the
+ * first write when private (file_page); past the file's end is SIGBUS.
+ *
  * A fault outside every VMA, or against its rights, is SIGSEGV. No frame left
  * is out of memory: the process is killed (SIGKILL), the kernel goes on.
  *
@@ -30,13 +34,12 @@
  * one goes, so there are two per process at most).
  */
 #include "kernel.h"
+#include "fs.h"
 #include "x86.h"
 
-#define ENOMEM 12
-#define EFAULT 14
-#define EEXIST 17
+#define ENXIO 6 /* mm_fault: past the end of a mapped file (SIGBUS) */
 #define ENODEV 19
-#define EINVAL 22
+#define EOVERFLOW 75
 
 #define PROT_READ 1
 #define PROT_WRITE 2
@@ -55,13 +58,17 @@
 #define SHM_MAX_PAGES (512ul * 512)    /* a shared mapping: up to 1 GiB */
 
 /* A virtual memory area: [start, end), page-aligned. */
-enum { VMA_ANON = 1, VMA_SHARED = 2, VMA_HEAP = 4, VMA_STACK = 8, VMA_FILE = 16 /* a segment */ };
+enum { VMA_ANON = 1, VMA_SHARED = 2, VMA_HEAP = 4, VMA_STACK = 8, VMA_FILE = 16 /* a segment */,
+       VMA_MAPPED = 32 /* mmap of a file (ip) */,
+       VMA_NOWRITE = 64 /* MAP_SHARED of a file not open for writing: mprotect may not add it */ };
 struct vma {
 	u64 start, end;
 	u32 prot;	  /* PROT_READ | PROT_WRITE | PROT_EXEC, or 0 (PROT_NONE) */
 	u32 flags;	  /* VMA_* */
 	u64 pgoff;	  /* the first page's index in the file or the shm */
-	struct shm *shm;  /* MAP_SHARED: where the frames are */
+	struct shm *shm;  /* MAP_SHARED anonymous: where the frames are */
+	struct inode *ip; /* a mapped file (one inode reference per VMA) */
+	u64 fend;	  /* with ip: pages from here on are zeros, not the file's (a segment's bss) */
 	struct vma *next; /* the next one up */
 	char name[48];	  /* for /proc/<pid>/maps: a segment's file, "/dev/zero (deleted)" */
 };
@@ -181,9 +188,24 @@ static struct vma *vma_new(u64 start, u64 end, u32 prot, u32 flags)
 	return v;
 }
 
+/* nv now holds v's file too (one reference; a program segment also counts
+ * in nexec: no one may write the file while it runs). */
+static void vma_dup_file(struct vma *nv, struct vma *v)
+{
+	if (!(nv->ip = v->ip))
+		return;
+	nv->ip->ref++;
+	if (nv->flags & VMA_FILE)
+		nv->ip->nexec++;
+}
+
 static void vma_free(struct vma *v)
 {
 	shm_put(v->shm);
+	if (v->ip && (v->flags & VMA_FILE))
+		v->ip->nexec--;
+	if (v->ip)
+		fs_iput(v->ip);
 	kmfree(v);
 }
 
@@ -194,6 +216,12 @@ static struct vma *vma_find(struct mm *mm, u64 va)
 		if (va < v->end)
 			return v;
 	return NULL;
+}
+
+/* MAP_SHARED memory (anonymous or a file): never copied on write. */
+static bool vma_shared(struct vma *v)
+{
+	return v->flags & VMA_SHARED;
 }
 
 /* Does anything overlap [start, end)? */
@@ -229,6 +257,8 @@ static int vma_split(struct mm *mm, u64 addr)
 	nv->shm = v->shm;
 	if (nv->shm)
 		nv->shm->refs++;
+	vma_dup_file(nv, v);
+	nv->fend = v->fend;
 	nv->pgoff = v->pgoff + (addr - v->start) / PAGE_SIZE;
 	v->end = addr;
 	nv->next = v->next;
@@ -307,6 +337,48 @@ static int mm_unmap(struct mm *mm, u64 start, u64 end)
 /* --- the fault handler ---------------------------------------------------- */
 
 /*
+ * The first touch of a page of a mapped file (fs.c keeps a file's bytes in
+ * page frames once it is written or mapped). MAP_SHARED maps the file's own
+ * frame: a store is in the file at once, read() and every other mapping see
+ * it. MAP_PRIVATE maps it too, but read-only: the first write copies it
+ * (copy-on-write, as after fork); a write fault copies at once. A private
+ * page of a file still in the initramfs is copied from there. The frame gets
+ * one reference for the page table: a truncate or unlink can never free a
+ * frame that is still mapped. A page wholly past the end of the file:
+ * -ENXIO, the process gets SIGBUS.
+ */
+static int file_page(struct vma *v, u64 page, bool write, u64 *pa, bool *w)
+{
+	struct inode *ip = v->ip;
+	u64 idx = v->pgoff + (page - v->start) / PAGE_SIZE;
+	u8 *copy;
+
+	if (idx >= (ip->size + PAGE_SIZE - 1) / PAGE_SIZE)
+		return -ENXIO;
+	if (vma_shared(v) || (ip->pages && !write)) {
+		int r = fs_page(ip, idx, pa);
+
+		if (!r) {
+			page_ref_inc(*pa);
+			*w = vma_shared(v);
+			return 0;
+		}
+		if (r != -EFBIG)
+			return -ENOMEM;
+		/* A file of the archive too big for RAM pages (over 2 MiB)
+		 * can never be written: a read-only page may be a copy. */
+		if (ip->pages || (v->prot & PROT_WRITE))
+			return -ENXIO;
+	}
+	if (!(copy = kzalloc()))
+		return -ENOMEM;
+	fs_kread(ip, copy, PAGE_SIZE, idx * PAGE_SIZE);
+	*pa = V2P(copy);
+	*w = true;
+	return 0;
+}
+
+/*
  * An access to user address va (a write with `write`, an instruction fetch
  * with `exec`) that the page tables did not allow. 0: fixed, retry the
  * access; -EFAULT: not allowed (SIGSEGV for the user); -ENOMEM: no frame.
@@ -327,7 +399,14 @@ int mm_fault(pte_t *pml4, u64 va, bool write, bool exec)
 		return -ENOMEM;
 	if (!(*e & PTE_P)) {
 		/* Demand paging: the first touch. */
-		if (v->shm) {
+		bool w = true;
+
+		if (v->ip && page < v->fend) {
+			int r = file_page(v, page, write, &pa, &w);
+
+			if (r < 0)
+				return r;
+		} else if (v->shm) {
 			if (!(pa = shm_frame(v->shm, v->pgoff + (page - v->start) / PAGE_SIZE)))
 				return -ENOMEM;
 			page_ref_inc(pa);
@@ -338,12 +417,12 @@ int mm_fault(pte_t *pml4, u64 va, bool write, bool exec)
 				return -ENOMEM;
 			pa = V2P(f);
 		}
-		*e = pa | pte_flags(v, true);
+		*e = pa | pte_flags(v, w);
 		mm->rss++;
 	} else if (write && !(*e & PTE_W)) {
 		/* Copy-on-write: copy the frame unless we are its last user. */
 		pa = PTE_ADDR(*e);
-		if (!v->shm && page_ref(pa) > 1) {
+		if (!vma_shared(v) && page_ref(pa) > 1) {
 			void *copy = kalloc();
 
 			if (!copy)
@@ -375,6 +454,14 @@ int vm_fault(struct proc *p, u64 va, u64 err)
 {
 	int r = mm_fault(p->pml4, va, err & 2, err & 16);
 
+	if (r == -ENXIO) {
+		/* Past the end of a mapped file: SIGBUS, as on Linux. */
+		if (signal_fault(p->tf, SIGBUS, va))
+			return 0; /* its handler runs on the way out */
+		kprintf("kernel: pid %d (%s): bus error (no page of the mapped file there), address 0x%lx: killed\n",
+			p->pid, p->name, va);
+		proc_kill(SIGBUS);
+	}
 	if (r == -ENOMEM) {
 		kprintf("kernel: out of memory: killed pid %d (%s)\n", p->pid, p->name);
 		proc_kill(9); /* SIGKILL */
@@ -424,6 +511,27 @@ int mm_add_segment(pte_t *pml4, u64 start, u64 end, u32 prot, u64 off, const cha
 	return 0;
 }
 
+/*
+ * exec: the segment VMA that holds page va, file offset off there, reads
+ * its pages from ip on demand (file_page; zeros from fend on, the bss).
+ * Returns where that VMA starts (pages before it belong to another
+ * segment), or 0 when it cannot: va's VMA is not this segment's own.
+ */
+u64 mm_segment_file(pte_t *pml4, u64 va, u64 off, struct inode *ip, u64 fend)
+{
+	struct mm *mm = mm_of(pml4);
+	struct vma *v = mm ? vma_find(mm, va) : NULL;
+
+	if (!v || !(v->flags & VMA_FILE) || v->ip ||
+	    v->pgoff + (va - v->start) / PAGE_SIZE != off / PAGE_SIZE)
+		return 0;
+	v->ip = ip;
+	ip->ref++;
+	ip->nexec++;
+	v->fend = fend;
+	return v->start;
+}
+
 /* exec: the stack, [top - size, top), read+write, paged in on demand. */
 int mm_add_stack(pte_t *pml4, u64 top, u64 size)
 {
@@ -461,6 +569,8 @@ int vm_copy_user(pte_t *dst, pte_t *src)
 		nv->pgoff = v->pgoff;
 		if ((nv->shm = v->shm))
 			nv->shm->refs++;
+		vma_dup_file(nv, v);
+		nv->fend = v->fend;
 		*tail = nv, tail = &nv->next;
 		for (u64 va = v->start; va < v->end;) {
 			pte_t *s = pte_or_skip(src, &va), *d;
@@ -470,7 +580,7 @@ int vm_copy_user(pte_t *dst, pte_t *src)
 			if (*s & PTE_P) {
 				if (!(d = vm_walk(dst, va, true)))
 					return -1;
-				if (!v->shm && (*s & PTE_W))
+				if (!vma_shared(v) && (*s & PTE_W))
 					*s = (*s & ~(u64)PTE_W) | PTE_COW;
 				page_ref_inc(PTE_ADDR(*s));
 				*d = *s & ~(u64)(PTE_A | PTE_D);
@@ -523,37 +633,79 @@ static int populate(pte_t *pml4, u64 start, u64 end, bool write)
 	for (u64 va = start; va < end; va += PAGE_SIZE) {
 		pte_t *e = vm_walk(pml4, va, false);
 
+		int r;
+
 		if (e && (*e & PTE_P) && (!write || (*e & PTE_W)))
 			continue;
-		if (mm_fault(pml4, va, write, false) < 0)
+		if ((r = mm_fault(pml4, va, write, false)) == -ENXIO)
+			break; /* a file's end: the rest would be SIGBUS */
+		if (r < 0)
 			return -ENOMEM;
 	}
 	return 0;
 }
 
 /*
+ * The file behind mmap's fd: a regular file opened for reading (and for
+ * writing too if MAP_SHARED memory may be written); NULL and *err if not.
+ * /dev/zero is anonymous memory (*err 0, NULL).
+ */
+static struct inode *map_file(struct proc *p, u64 fd, u64 type, u64 prot, int *err)
+{
+	struct file *f = file_get(p, fd);
+	u32 acc;
+
+	*err = -EBADF;
+	if (!f)
+		return NULL;
+	*err = -ENODEV; /* pipes, directories, /proc, devices */
+	if (!f->ip || f->ip->pkind)
+		return NULL;
+	if (S_ISCHR(f->ip->mode) && f->ip->rdev == DEV_ZERO) {
+		*err = 0;
+		return NULL;
+	}
+	if (!S_ISREG(f->ip->mode))
+		return NULL;
+	acc = f->flags & O_ACCMODE;
+	*err = -EACCES;
+	if (acc == O_WRONLY || (type != MAP_PRIVATE && (prot & PROT_WRITE) && acc != O_RDWR))
+		return NULL;
+	*err = 0;
+	return f->ip;
+}
+
+/*
  * mmap(addr, len, prot, flags, fd, off): anonymous memory, private or
- * shared. Only a VMA is made (MAP_POPULATE: and faulted in at once). addr is
- * a hint unless MAP_FIXED (then whatever was there goes) or
- * MAP_FIXED_NOREPLACE (-EEXIST if something is there). Files: -ENODEV.
+ * shared, or a file from page `off` on (file_page). Only a VMA is made
+ * (MAP_POPULATE: and faulted in at once). addr is a hint unless MAP_FIXED
+ * (then whatever was there goes) or MAP_FIXED_NOREPLACE (-EEXIST if
+ * something is there).
  */
 i64 sys_mmap(struct proc *p, u64 addr, u64 len, u64 prot, u64 flags, u64 fd, u64 off)
 {
 	struct mm *mm = mm_get(p->pml4);
 	u64 type = flags & MAP_TYPE, va;
+	struct inode *ip = NULL;
 	struct vma *v;
+	int err;
 
-	(void)fd;
 	if (!mm)
 		return -ENOMEM;
 	if (!len || (type != MAP_SHARED && type != MAP_PRIVATE && type != 3) ||
 	    (prot & ~7ul) || (off & (PAGE_SIZE - 1)))
 		return -EINVAL;
-	if (!(flags & MAP_ANONYMOUS))
-		return -ENODEV; /* no files to map yet */
 	if (len > MMAP_END - MMAP_BASE)
 		return -ENOMEM;
 	len = PGROUNDUP(len);
+	if (!(flags & MAP_ANONYMOUS)) {
+		if (!(ip = map_file(p, fd, type, prot, &err)) && err)
+			return err;
+		if (ip && off / PAGE_SIZE > (1ul << 40) - len / PAGE_SIZE)
+			return -EOVERFLOW;
+		if (!ip)
+			off = 0; /* /dev/zero */
+	}
 	if (flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)) {
 		if ((addr & (PAGE_SIZE - 1)) || addr < PAGE_SIZE || addr >= USER_TOP ||
 		    len > USER_TOP - addr)
@@ -570,9 +722,16 @@ i64 sys_mmap(struct proc *p, u64 addr, u64 len, u64 prot, u64 flags, u64 fd, u64
 		return -ENOMEM;
 	}
 	if (!(v = vma_new(va, va + len, (u32)prot,
-			  type == MAP_PRIVATE ? VMA_ANON : VMA_ANON | VMA_SHARED)))
+			  (ip ? VMA_MAPPED : VMA_ANON) | (type == MAP_PRIVATE ? 0 : VMA_SHARED))))
 		return -ENOMEM;
-	if (type != MAP_PRIVATE) {
+	if (ip) {
+		v->ip = ip;
+		ip->ref++;
+		v->fend = USER_TOP;
+		v->pgoff = off / PAGE_SIZE;
+		if (type != MAP_PRIVATE && (file_get(p, fd)->flags & O_ACCMODE) != O_RDWR)
+			v->flags |= VMA_NOWRITE;
+	} else if (type != MAP_PRIVATE) {
 		if (!(v->shm = shm_new(len / PAGE_SIZE))) {
 			kmfree(v);
 			return -ENOMEM;
@@ -603,6 +762,47 @@ i64 sys_munmap(struct proc *p, u64 addr, u64 len)
 	return mm ? mm_unmap(mm, addr, addr + PGROUNDUP(len)) : 0;
 }
 
+/* msync: a mapped file's pages are the file's own frames, so there is
+ * nothing to write back; the range must be mapped (-ENOMEM otherwise). */
+i64 sys_msync(struct proc *p, u64 addr, u64 len, u64 flags)
+{
+	struct mm *mm = mm_of(p->pml4);
+	u64 end = addr + PGROUNDUP(len), at = addr;
+
+	if ((addr & (PAGE_SIZE - 1)) || addr >= USER_TOP || len > USER_TOP - addr ||
+	    (flags & ~7ul) || (flags & 5) == 5) /* MS_ASYNC | MS_SYNC */
+		return -EINVAL;
+	for (struct vma *v = mm ? vma_find(mm, addr) : NULL; at < end; v = v->next) {
+		if (!v || v->start > at)
+			return -ENOMEM;
+		at = v->end;
+	}
+	return 0;
+}
+
+/*
+ * A file got shorter (fs_truncate): every mapping of it loses its pages
+ * past the new end, in every address space, so a later touch there is
+ * SIGBUS and no page table keeps a frame the file no longer has.
+ */
+void mm_file_truncated(struct inode *ip)
+{
+	u64 np = (ip->size + PAGE_SIZE - 1) / PAGE_SIZE;
+
+	for (int i = 0; i < 2 * NPROC; i++) {
+		if (!mms[i].pml4)
+			continue;
+		for (struct vma *v = mms[i].vmas; v; v = v->next) {
+			u64 first = v->pgoff, end = v->fend < v->end ? v->fend : v->end;
+			u64 cut = first >= np ? v->start : v->start + (np - first) * PAGE_SIZE;
+
+			if (v->ip == ip && cut < end) /* not a segment's bss: that is no file's */
+				zap(&mms[i], cut, end);
+		}
+	}
+	lcr3(rcr3()); /* the TLB of the current address space */
+}
+
 /* New rights for [start, end) of v (the PTEs of present pages follow; a
  * private page another process still maps stays read-only: copy-on-write). */
 static void reprotect(struct mm *mm, struct vma *v, u32 prot)
@@ -616,7 +816,7 @@ static void reprotect(struct mm *mm, struct vma *v, u32 prot)
 		if (*e & PTE_P) {
 			u64 pa = PTE_ADDR(*e);
 
-			*e = pa | pte_flags(v, v->shm || page_ref(pa) == 1);
+			*e = pa | pte_flags(v, vma_shared(v) || page_ref(pa) == 1);
 			invlpg(va);
 		}
 		va += PAGE_SIZE;
@@ -638,6 +838,8 @@ i64 sys_mprotect(struct proc *p, u64 addr, u64 len, u64 prot)
 	for (struct vma *v = vma_find(mm, addr); at < end; v = v->next) {
 		if (!v || v->start > at)
 			return -ENOMEM;
+		if ((v->flags & VMA_NOWRITE) && (prot & PROT_WRITE))
+			return -EACCES; /* the file was not opened for writing */
 		at = v->end;
 	}
 	if (vma_split(mm, addr) < 0 || vma_split(mm, end) < 0)
@@ -740,6 +942,18 @@ static void puthex(struct out *o, u64 x, int width)
 		put(o, (char[2]){ d[--n], 0 });
 }
 
+static void putdec(struct out *o, u64 x)
+{
+	char d[21];
+	int n = 0;
+
+	do
+		d[n++] = (char)('0' + x % 10);
+	while ((x /= 10));
+	while (n)
+		put(o, (char[2]){ d[--n], 0 });
+}
+
 /*
  * /proc/<pid>/maps, one VMA a line as Linux writes it:
  *   00400000-00401000 r--p 00000000 00:00 0       (spaces to column 73) /hello
@@ -765,12 +979,25 @@ long vm_maps_text(struct proc *p, char *buf, long size)
 		put(&o, v->prot & PROT_WRITE ? "w" : "-");
 		put(&o, v->prot & PROT_EXEC ? "x" : "-");
 		put(&o, v->flags & VMA_SHARED ? "s " : "p ");
-		puthex(&o, v->flags & VMA_FILE ? v->pgoff * PAGE_SIZE : 0, 8);
-		put(&o, " 00:00 0");
+		puthex(&o, v->flags & (VMA_FILE | VMA_MAPPED) ? v->pgoff * PAGE_SIZE : 0, 8);
+		if (v->ip) {
+			/* A mapped file: its device (st_dev 1: 00:01), inode and path. */
+			static char path[PATH_MAX_K];
+
+			put(&o, " 00:01 ");
+			putdec(&o, v->ip->ino);
+			if (fs_path(v->ip, path, sizeof(path)) < 0)
+				memcpy(path, "?", 2);
+			name = path;
+		} else {
+			put(&o, " 00:00 0");
+		}
 		if (*name) {
 			while (o.len - line < 73) /* Linux's column for the name */
 				put(&o, " ");
 			put(&o, name);
+			if (v->ip && !v->ip->nlink)
+				put(&o, " (deleted)");
 		}
 		put(&o, "\n");
 	}

@@ -60,6 +60,7 @@ enum {
 	SYS_pause = 34, SYS_setpgid = 109, SYS_getpgrp = 111, SYS_setsid = 112, SYS_getpgid = 121,
 	SYS_getsid = 124, SYS_rt_sigpending = 127, SYS_rt_sigsuspend = 130, SYS_sigaltstack = 131,
 	SYS_tkill = 200, SYS_tgkill = 234,
+	SYS_msync = 26, /* mm.c: file mappings */
 };
 
 #define N(x) [SYS_##x] = #x
@@ -76,6 +77,7 @@ static const char *const syscall_names[SYS_max] = {
 	N(sched_getparam), N(sched_getscheduler), N(acct), N(clock_nanosleep),
 	N(pause), N(setpgid), N(getpgrp), N(setsid), N(getpgid), N(getsid), N(rt_sigpending),
 	N(rt_sigsuspend), N(sigaltstack), N(tkill), N(tgkill),
+	N(msync),
 };
 #undef N
 
@@ -293,6 +295,7 @@ void syscall(struct trapframe *tf)
 	case SYS_munmap: r = sys_munmap(p, a0, a1); break;
 	case SYS_mprotect: r = sys_mprotect(p, a0, a1, a2); break;
 	case SYS_madvise: r = sys_madvise(p, a0, a1, a2); break;
+	case SYS_msync: r = sys_msync(p, a0, a1, a2); break;
 	case SYS_arch_prctl: r = sys_arch_prctl(p, a0, a1); break;
 	case SYS_set_tid_address: r = p->pid; break; /* one thread: nobody to wake at exit */
 	case SYS_rt_sigaction: case SYS_rt_sigprocmask: case SYS_rt_sigreturn:
