@@ -47,4 +47,13 @@ d = json.load(open(sys.argv[2]))
 labels = [(e["tid"], e["args"]["label"]) for e in d["traceEvents"] if e.get("cat") == "marker"]
 assert labels == [(0, m) for m in want], labels
 PY
+# From the shell: each write to /dev/kvmlab-marker is a label (echo's '\n' ends it), in the trace.
+kv run --trace sh.json --cmdline 'init=/bin/sh -c "echo one >/dev/kvmlab-marker; echo two >/dev/kvmlab-marker"'
+expect_status 0
+python3 - sh.json <<'PY' || fail "the shell's markers are not in the trace"
+import json, sys
+d = json.load(open(sys.argv[1]))
+labels = [e["args"]["label"] for e in d["traceEvents"] if e.get("cat") == "marker"]
+assert labels == ["one", "two"], labels
+PY
 echo "ok: t_markers"
