@@ -43,8 +43,7 @@ int main(int argc, char **argv)
 	kvl_mark("touch");
 	for (long off = 0; off < size; off += page) {
 		p[off] = 1;
-		if ((off + page) % (step * MiB) == 0 && off + page < size)
-		{
+		if ((off + page) % (step * MiB) == 0 && off + page < size) {
 			sample("touch", (off + page) / KiB);
 			kvl_mark("touch");
 		}
