@@ -59,6 +59,8 @@ void cli_usage(FILE *f)
 	      "                       table of the exits kvmlab handled (per exit reason, port\n"
 	      "                       and MMIO address: samples, time) per vCPU and in all,\n"
 	      "                       and KVM's own counters over the run (docs/tracing.md);\n"
+	      "                       the guest's markers (port 0x510) split it by phase, and\n"
+	      "                       each notes kvmlab's RSS and KVM's page-fault counters;\n"
 	      "                       to stderr, or appended to FILE (truncated at start)\n"
 	      "      --trace FILE     record every exit kvmlab handles (time, vCPU, port or\n"
 	      "                       address, value, handling time) and the guest's markers\n"

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* --stats: per-vCPU exit accounting and KVM's binary statistics (see stats.h). */
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/kvm.h>
 #include <stdlib.h>
 #include <string.h>
@@ -192,9 +193,83 @@ static struct stats_phase *new_phase(struct stats_vcpu *sv, int i, const char *l
 	return p;
 }
 
+/* --- the markers as moments ------------------------------------------------------------- */
+
+const char *const stats_mark_counters[STATS_MARK_COUNTERS] = { "pf_taken", "pf_fixed", "exits" };
+
+long long stats_rss_kib(void)
+{
+	char buf[128];
+	long long size, rss;
+	int fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	if (sscanf(buf, "%lld %lld", &size, &rss) != 2)
+		return -1;
+	return rss * (sysconf(_SC_PAGESIZE) / 1024);
+}
+
+/* k's counters in stats_mark_counters' order, since it was opened (-1: none), read into vals. */
+static void counters_into(const struct kstats *k, uint64_t *vals, long long *out)
+{
+	for (int j = 0; j < STATS_MARK_COUNTERS; j++)
+		out[j] = -1;
+	if (!vals || k->fd < 0 || !k->nr || kstats_read(k, vals) < 0)
+		return;
+	for (int i = 0; i < k->nr; i++)
+		for (int j = 0; j < STATS_MARK_COUNTERS; j++)
+			if (kstats_is_counter(&k->desc[i]) && !strcmp(k->desc[i].name, stats_mark_counters[j]))
+				out[j] = (long long)(vals[i] - k->start[i]);
+}
+
+/* At a marker, by the vCPU thread: its scratch buffer, allocated once. */
+static void mark_counters(struct stats_vcpu *sv, long long *out)
+{
+	if (!sv->kvals && sv->kvm.nr > 0)
+		sv->kvals = calloc((size_t)sv->kvm.nr, sizeof(*sv->kvals));
+	counters_into(&sv->kvm, sv->kvals, out);
+}
+
+/* At a report, by another thread: a buffer of its own. */
+static void report_counters_now(struct stats_vcpu *sv, long long *out)
+{
+	uint64_t *vals = calloc((size_t)sv->kvm.nr + 1, sizeof(*vals));
+
+	counters_into(&sv->kvm, vals, out);
+	free(vals);
+}
+
+void stats_mark_take(struct stats_vcpu *sv, const char *label)
+{
+	int n = atomic_load_explicit(&sv->nr_marks, RELAXED);
+	struct stats_mark *m;
+
+	if (!sv->mark && !(sv->mark = calloc(STATS_MAX_MARKS, sizeof(*sv->mark))))
+		return;
+	if (n == STATS_MAX_MARKS) {
+		atomic_fetch_add_explicit(&sv->marks_lost, 1, RELAXED);
+		return;
+	}
+	m = &sv->mark[n];
+	snprintf(m->label, sizeof(m->label), "%s", label);
+	m->t_ns = stats_now() - sv->start_ns;
+	m->rss_kib = stats_rss_kib();
+	mark_counters(sv, m->kvm);
+	atomic_store_explicit(&sv->nr_marks, n + 1, memory_order_release);
+}
+
 void stats_phase_begin(struct stats_vcpu *sv, const char *label)
 {
 	int n = atomic_load_explicit(&sv->nr_phases, RELAXED);
+
+	stats_mark_take(sv, label);
 
 	if (!sv->phase) {
 		sv->phase = calloc(STATS_MAX_PHASES, sizeof(*sv->phase));
@@ -586,6 +661,8 @@ void stats_start(struct stats *s, int kvm_fd, int vm_fd, const int *vcpu_fds)
 	int i;
 
 	s->start_ns = stats_now();
+	for (i = 0; i < s->nr_vcpus; i++)
+		s->vcpu[i].start_ns = s->start_ns;
 	if (ioctl(kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_BINARY_STATS_FD) <= 0) {
 		snprintf(s->kvm_why, sizeof(s->kvm_why),
 			 "this host's KVM has no binary statistics (KVM_CAP_BINARY_STATS_FD, "
@@ -742,6 +819,50 @@ out:
 	free(rows);
 }
 
+/* One line of the moments' table: a marker's, or "now" (mark NULL) for the report's own. */
+static void print_mark(FILE *f, int c, const struct stats_mark *m)
+{
+	fprintf(f, "  %4d %9.3f  %-31s %14lld", c, (double)m->t_ns / 1e9, m->label, m->rss_kib);
+	for (int j = 0; j < STATS_MARK_COUNTERS; j++)
+		fprintf(f, " %10lld", m->kvm[j]);
+	fprintf(f, "\n");
+}
+
+/* Each vCPU's markers as moments, then the same numbers now. */
+static void report_marks(FILE *f, struct stats *s, bool final)
+{
+	bool any = false;
+
+	for (int c = 0; c < s->nr_vcpus; c++) {
+		struct stats_vcpu *sv = &s->vcpu[c];
+		int n = atomic_load_explicit(&sv->nr_marks, memory_order_acquire);
+		uint64_t lost = atomic_load_explicit(&sv->marks_lost, RELAXED);
+		struct stats_mark now = { .rss_kib = stats_rss_kib() };
+
+		if (!n)
+			continue;
+		if (!any) {
+			fprintf(f, "At the guest's markers: kvmlab's resident memory and the vCPU's KVM "
+				   "counters (since the VM started)\n");
+			fprintf(f, "  vCPU    time_s  %-31s %14s", "marker", "kvmlab_rss_kib");
+			for (int j = 0; j < STATS_MARK_COUNTERS; j++)
+				fprintf(f, " %10s", stats_mark_counters[j]);
+			fprintf(f, "\n");
+		}
+		any = true;
+		for (int i = 0; i < n; i++)
+			print_mark(f, c, &sv->mark[i]);
+		if (lost)
+			fprintf(f, "  %4d  ... %llu more markers not kept (at most %d)\n", c,
+				(unsigned long long)lost, STATS_MAX_MARKS);
+		/* The vCPU's thread is gone (or busy): read its counters from here, read-only. */
+		snprintf(now.label, sizeof(now.label), "%s", final ? "(the VM has ended)" : "(now)");
+		now.t_ns = stats_now() - sv->start_ns;
+		report_counters_now(sv, now.kvm);
+		print_mark(f, c, &now);
+	}
+}
+
 void stats_report(FILE *f, struct stats *s, bool final)
 {
 	struct stats_row *all = calloc(STATS_MAX_ROWS, sizeof(*all));
@@ -771,6 +892,7 @@ void stats_report(FILE *f, struct stats *s, bool final)
 	}
 	stats_print_rows(f, "All vCPUs:", all, nall);
 	report_phases(f, s);
+	report_marks(f, s, final);
 	fprintf(f, "\n");
 	if (s->kvm_ok)
 		report_kvm(f, s, all, nall);
@@ -791,6 +913,8 @@ void stats_destroy(struct stats *s)
 	for (int i = 0; i < s->nr_vcpus; i++) {
 		kstats_close(&s->vcpu[i].kvm);
 		free(s->vcpu[i].phase);
+		free(s->vcpu[i].mark);
+		free(s->vcpu[i].kvals);
 	}
 	free(s->vcpu);
 	free(s);

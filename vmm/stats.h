@@ -152,6 +152,27 @@ struct stats_phase {
 	struct stats_table table;
 };
 
+/*
+ * Each marker is also a moment: when it comes, the vCPU thread notes kvmlab's own
+ * resident memory (VmRSS) and its vCPU's KVM counters named in stats_mark_counters
+ * (page faults, exits), so the report shows them climb phase by phase (lesson 3:
+ * guest memory is demand-paged by the guest and again by the host). Markers are
+ * rare; each costs an open/read of /proc/self/statm and one pread of KVM's file.
+ */
+#define STATS_MAX_MARKS 64 /* per vCPU; later ones are counted, not kept */
+#define STATS_MARK_COUNTERS 3
+extern const char *const stats_mark_counters[STATS_MARK_COUNTERS]; /* pf_taken, pf_fixed, exits */
+
+struct stats_mark {
+	char label[STATS_LABEL_MAX];
+	uint64_t t_ns;			     /* since the VM started */
+	long long rss_kib;		     /* kvmlab's VmRSS then; -1: unreadable */
+	long long kvm[STATS_MARK_COUNTERS]; /* since the VM started; -1: no such counter */
+};
+
+/* kvmlab's resident set in KiB (/proc/self/statm), or -1. */
+long long stats_rss_kib(void);
+
 /* --- everything --stats keeps for one VM ---------------------------------------------- */
 
 struct stats_vcpu {
@@ -167,12 +188,23 @@ struct stats_vcpu {
 	struct stats_phase *phase;
 	_Atomic int nr_phases;
 	struct stats_phase *cur; /* the owner's: the phase exits go to now, or NULL */
+	/* The markers as moments (above): filled and published like phase[]. */
+	struct stats_mark *mark;
+	_Atomic int nr_marks;
+	_Atomic uint64_t marks_lost; /* markers after STATS_MAX_MARKS */
+	uint64_t *kvals;	     /* the owner's scratch: one value per KVM descriptor */
+	uint64_t start_ns;	     /* when the VM started (stats_start) */
 };
 
 /* Count one exit in the vCPU's table and its current phase's. The vCPU thread's alone. */
 void stats_record_vcpu(struct stats_vcpu *sv, uint64_t key, uint64_t ns);
-/* The guest marked label: the exits from now on go to that phase (again, if seen before). */
+/*
+ * The guest marked label: the exits from now on go to that phase (again, if seen before),
+ * and the moment is noted (stats_mark).
+ */
 void stats_phase_begin(struct stats_vcpu *sv, const char *label);
+/* Note kvmlab's RSS and the vCPU's KVM counters now, under label. The vCPU thread's alone. */
+void stats_mark_take(struct stats_vcpu *sv, const char *label);
 /* The calling vCPU thread's (NULL: no --stats): set by the vCPU thread, used by the marker port. */
 extern _Thread_local struct stats_vcpu *stats_self;
 
@@ -194,7 +226,8 @@ struct stats *stats_create(int nr_vcpus);
 void stats_start(struct stats *s, int kvm_fd, int vm_fd, const int *vcpu_fds);
 /*
  * Everything: each vCPU's table (vCPUs with no exits in one line), all vCPUs'
- * table, if the guest marked phases all vCPUs' table per phase, and KVM's counters. final says whether the VM has ended (otherwise
+ * table, if the guest marked phases all vCPUs' table per phase and the moments of the markers,
+ * and KVM's counters. final says whether the VM has ended (otherwise
  * the heading says it is a snapshot of a running VM).
  */
 void stats_report(FILE *f, struct stats *s, bool final);

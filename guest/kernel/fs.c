@@ -8,7 +8,7 @@
  * device nodes. A file's contents stay where they are, in the module kvmlab
  * loaded (rodata), until someone writes to it: then they are copied into
  * pages of RAM (pages[], one page of page pointers, so 2 MiB at most).
- * Directories /dev (console, tty, null, zero), /tmp and /proc are made if
+ * Directories /dev (console, tty, null, zero, kvmlab-marker), /tmp and /proc are made if
  * the archive lacks them; /proc's contents come from procfs.c.
  *
  * Path lookup (fs_walk) goes one name at a time from the root ("/...") or a
@@ -17,6 +17,7 @@
  * only when asked (stat follows, lstat does not), at most 8 deep (ELOOP).
  */
 #include "fs.h"
+#include "x86.h"
 
 #define MAX_FILE_PAGES (PAGE_SIZE / sizeof(u8 *))
 
@@ -173,6 +174,7 @@ void fs_init(void)
 		ensure(dev, "tty", S_IFCHR | 0666, DEV_TTY);
 		ensure(dev, "null", S_IFCHR | 0666, DEV_NULL);
 		ensure(dev, "zero", S_IFCHR | 0666, DEV_ZERO);
+		ensure(dev, "kvmlab-marker", S_IFCHR | 0666, DEV_MARKER);
 		link_to(dev, "stdin", "/proc/self/fd/0");
 		link_to(dev, "stdout", "/proc/self/fd/1");
 		link_to(dev, "stderr", "/proc/self/fd/2");
@@ -725,6 +727,50 @@ static i64 dev_lseek(struct file *f, i64 off, int whence)
 static const struct fileops null_fops = { .read = null_read, .write = null_write, .lseek = dev_lseek };
 static const struct fileops zero_fops = { .read = zero_read, .write = null_write, .lseek = dev_lseek };
 
+/*
+ * /dev/kvmlab-marker: each line written is one label for kvmlab's marker
+ * port 0x510 (docs/tracing.md): its bytes one outb each, then a 0. kvmlab
+ * puts the label in its --trace and splits --stats by it; each byte is one
+ * exit, so a label is cut at 31 bytes as kvmlab would, and one write sends
+ * at most 4 KiB. Any VMM without the port just drops the bytes.
+ */
+#define MARKER_PORT 0x510
+#define MARKER_LABEL_MAX 31
+
+static i64 marker_write(struct file *f, struct proc *p, u64 ubuf, u64 n, u64 off)
+{
+	u8 buf[64];
+	u64 done = 0, len = 0;
+
+	(void)f, (void)off;
+	if (n > 4096)
+		n = 4096;
+	while (done < n) {
+		u64 k = n - done < sizeof(buf) ? n - done : sizeof(buf);
+
+		if (copyin(p->pml4, buf, ubuf + done, k) < 0)
+			break;
+		for (u64 i = 0; i < k; i++) {
+			u8 c = buf[i];
+
+			if (c == 0 || c == '\n') {
+				if (len)
+					outb(MARKER_PORT, 0);
+				len = 0;
+			} else if (c != '\r' && len < MARKER_LABEL_MAX) {
+				outb(MARKER_PORT, c);
+				len++;
+			}
+		}
+		done += k;
+	}
+	if (len)
+		outb(MARKER_PORT, 0);
+	return done || !n ? (i64)done : -EFAULT;
+}
+
+static const struct fileops marker_fops = { .read = null_read, .write = marker_write, .lseek = dev_lseek };
+
 /* The console: tty.c's terminal, behind the same three calls as ever. */
 static i64 tty_fread(struct file *f, struct proc *p, u64 ubuf, u64 n, u64 off)
 {
@@ -766,6 +812,8 @@ int fs_open(struct inode *ip, u32 flags, struct file **out)
 	} else if (S_ISCHR(ip->mode)) {
 		ops = ip->rdev == DEV_NULL ? &null_fops : ip->rdev == DEV_ZERO ? &zero_fops :
 		      ip->rdev == DEV_TTY || ip->rdev == DEV_CONSOLE ? &tty_fops : NULL;
+		if (ip->rdev == DEV_MARKER)
+			ops = &marker_fops;
 		if (!ops)
 			return -19; /* -ENXIO-like: ENODEV, a device we do not have */
 	} else {

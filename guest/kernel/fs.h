@@ -75,6 +75,7 @@
 #define DEV_ZERO 0x105
 #define DEV_TTY 0x500
 #define DEV_CONSOLE 0x501
+#define DEV_MARKER 0xaf0 /* 10:240, a misc minor Linux leaves for local use: kvmlab's marker port */
 
 struct inode {
 	u32 ino, mode, nlink;

@@ -10,7 +10,9 @@
  *   used: MemTotal - MemAvailable of /proc/meminfo; minflt and RSS: of the process named in `who`;
  *   private/shared: its resident pages mapped by it alone / by other processes too, from
  *   /proc/self/smaps_rollup (-1 where the kernel has no such file): a per-process view that, unlike the
- *   used memory, other programs running on the machine cannot disturb. */
+ *   used memory, other programs running on the machine cannot disturb.
+ * Markers for kvmlab (kvl_mark): "write" (the parent writes its memory), "fork", "child-write" (the
+ * child's copies), "exit" (the parent, child reaped). */
 #include "kvl.h"
 #include <sys/mman.h>
 #include <sys/wait.h>
@@ -59,15 +61,18 @@ int main(int argc, char **argv)
 	if (p == MAP_FAILED)
 		kvl_die("mmap");
 	madvise(p, size, MADV_NOHUGEPAGE); /* 4 KiB pages, as in demand-paging.c */
+	kvl_mark("write");
 	memset(p, 1, size);
 
 	kvl_row("cow", "#phase\twho\tused_kib\tminflt\trss_kib\tprivate_kib\tshared_kib");
 	sample("before-fork", "parent");
+	kvl_mark("fork");
 	pid_t pid = fork();
 	if (pid < 0)
 		kvl_die("fork");
 	if (pid == 0) {
 		sample("after-fork", "child");
+		kvl_mark("child-write");
 		for (long off = 0; off < size; off += page)
 			p[off] = 2;
 		sample("after-write", "child");
@@ -75,6 +80,7 @@ int main(int argc, char **argv)
 	}
 	if (waitpid(pid, NULL, 0) < 0)
 		kvl_die("waitpid");
+	kvl_mark("exit");
 	sample("after-exit", "parent");
 	return 0;
 }

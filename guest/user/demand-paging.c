@@ -4,7 +4,9 @@
  * frame, and RSS grows with it. Sampled every STEP MiB.
  * Usage: demand-paging [MIB [STEP]]   (default 100 MiB, step 10 MiB)
  * Rows: @demand-paging  phase  touched_kib  vsz_kib  rss_kib  minflt  ms
- *   phase: before (no mapping), mapped (right after mmap), touch (while touching), done */
+ *   phase: before (no mapping), mapped (right after mmap), touch (while touching), done
+ * Markers for kvmlab (kvl_mark): "mmap" before the mmap, "touch" before touching and at every step,
+ * "done" when every page was touched, "munmap" before giving the memory back. */
 #include "kvl.h"
 #include <sys/mman.h>
 
@@ -30,6 +32,7 @@ int main(int argc, char **argv)
 	t0 = kvl_now_ns();
 	kvl_row("demand-paging", "#phase\ttouched_kib\tvsz_kib\trss_kib\tminflt\tms");
 	sample("before", 0);
+	kvl_mark("mmap");
 	char *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (p == MAP_FAILED)
 		kvl_die("mmap");
@@ -37,12 +40,17 @@ int main(int argc, char **argv)
 	 * book's counts assume. A kernel without madvise() (-ENOSYS) has no huge pages anyway. */
 	madvise(p, size, MADV_NOHUGEPAGE);
 	sample("mapped", 0);
+	kvl_mark("touch");
 	for (long off = 0; off < size; off += page) {
 		p[off] = 1;
-		if ((off + page) % (step * MiB) == 0 && off + page < size)
+		if ((off + page) % (step * MiB) == 0 && off + page < size) {
 			sample("touch", (off + page) / KiB);
+			kvl_mark("touch");
+		}
 	}
+	kvl_mark("done");
 	sample("done", size / KiB);
+	kvl_mark("munmap");
 	if (munmap(p, size) < 0)
 		kvl_die("munmap");
 	return 0;

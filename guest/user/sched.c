@@ -5,7 +5,8 @@
  * Usage: sched N [MS]   (default MS 100)
  * Rows: @sched  child  pid  ms  percent         (one per unit of work)
  *       @sched-end  child  pid  end_ms           (when each finished)
- *       @sched-total  n  budget_ms  elapsed_ms  loops_per_ms */
+ *       @sched-total  n  budget_ms  elapsed_ms  loops_per_ms
+ * Markers for kvmlab (kvl_mark): "fork" (making the children), "run" (they start working), "done". */
 #include "kvl_sched.h"
 #include <sys/wait.h>
 
@@ -35,6 +36,7 @@ int main(int argc, char **argv)
 		kvl_die("pipe");
 	pid_t pids[64];
 	fflush(stdout);
+	kvl_mark("fork");
 	for (long c = 0; c < n; c++) {
 		pids[c] = fork();
 		if (pids[c] < 0)
@@ -51,12 +53,14 @@ int main(int argc, char **argv)
 		}
 	}
 	close(bar[0]);
+	kvl_mark("run");
 	*start = kvl_now_ns();
 	close(bar[1]); /* go */
 	for (long c = 0; c < n; c++)
 		if (waitpid(pids[c], NULL, 0) < 0)
 			kvl_die("waitpid");
 	double elapsed = (kvl_now_ns() - *start) / 1e6;
+	kvl_mark("done");
 
 	kvl_row("sched", "#child\tpid\tms\tpercent");
 	for (long c = 0; c < n; c++)

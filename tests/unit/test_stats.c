@@ -351,6 +351,116 @@ Test(stats, report_without_kvm_stats)
 	stats_destroy(s);
 }
 
+/* --- the markers as moments (kvmlab's RSS, KVM's counters) ------------------------------- */
+
+#define MARK_DATA_OFFSET (sizeof(struct kvm_stats_header) + 64 + 3 * sizeof(struct fake_desc))
+
+/* A vCPU statistics file with the three counters a marker notes, in another order than theirs. */
+static int fake_counters_fd(const uint64_t *vals)
+{
+	static const char *const names[3] = { "exits", "pf_fixed", "pf_taken" };
+	char path[] = "/tmp/kvmlab-test-stats-XXXXXX";
+	int fd = mkstemp(path);
+	struct kvm_stats_header h = {
+		.name_size = NAME_SIZE, .num_desc = 3, .id_offset = sizeof(h),
+		.desc_offset = sizeof(h) + 64, .data_offset = MARK_DATA_OFFSET,
+	};
+	struct fake_desc d[3];
+
+	cr_assert_geq(fd, 0);
+	unlink(path);
+	memset(d, 0, sizeof(d));
+	for (int i = 0; i < 3; i++) {
+		d[i].d = (struct kvm_stats_desc){ .flags = KVM_STATS_TYPE_CUMULATIVE, .size = 1,
+						  .offset = (uint32_t)(8 * i) };
+		strcpy(d[i].name, names[i]);
+	}
+	cr_assert_eq(pwrite(fd, &h, sizeof(h), 0), (ssize_t)sizeof(h));
+	cr_assert_eq(pwrite(fd, d, sizeof(d), h.desc_offset), (ssize_t)sizeof(d));
+	cr_assert_eq(pwrite(fd, vals, 3 * 8, h.data_offset), 24);
+	return fd;
+}
+
+Test(stats, markers_note_rss_and_kvm_counters)
+{
+	uint64_t v0[3] = { 100, 10, 20 }, v1[3] = { 350, 60, 75 }; /* exits, pf_fixed, pf_taken */
+	struct stats *s = stats_create(1);
+	struct stats_vcpu *sv;
+	char err[160], *buf = NULL;
+	size_t len = 0, big = 16 << 20;
+	char *mem;
+	int fd;
+	FILE *f;
+
+	cr_assert_not_null(s);
+	stats_start(s, -1, -1, (int[]){ -1 });
+	sv = &s->vcpu[0];
+	fd = fake_counters_fd(v0);
+	cr_assert_eq(kstats_open_fd(&sv->kvm, fd, err, sizeof(err)), 0, "%s", err);
+
+	stats_phase_begin(sv, "mmap");
+	/* Between the markers: KVM counts, and this process touches 16 MiB. */
+	cr_assert_eq(pwrite(fd, v1, sizeof(v1), MARK_DATA_OFFSET), (ssize_t)sizeof(v1));
+	mem = malloc(big);
+	cr_assert_not_null(mem);
+	memset(mem, 1, big);
+	stats_phase_begin(sv, "touch");
+
+	cr_assert_eq(sv->nr_marks, 2);
+	cr_assert_str_eq(sv->mark[0].label, "mmap");
+	cr_assert_str_eq(sv->mark[1].label, "touch");
+	cr_assert_str_eq(stats_mark_counters[0], "pf_taken");
+	for (int j = 0; j < STATS_MARK_COUNTERS; j++)
+		cr_assert_eq(sv->mark[0].kvm[j], 0, "counter %d: %lld", j, sv->mark[0].kvm[j]);
+	cr_assert_eq(sv->mark[1].kvm[0], 55);  /* pf_taken */
+	cr_assert_eq(sv->mark[1].kvm[1], 50);  /* pf_fixed */
+	cr_assert_eq(sv->mark[1].kvm[2], 250); /* exits */
+	cr_assert_gt(sv->mark[0].rss_kib, 0);
+	cr_assert_geq(sv->mark[1].rss_kib - sv->mark[0].rss_kib, 15 * 1024, "%lld -> %lld KiB",
+		      sv->mark[0].rss_kib, sv->mark[1].rss_kib);
+	cr_assert_leq(sv->mark[0].t_ns, sv->mark[1].t_ns);
+	/* The phases go on as before: "touch" is the current one. */
+	cr_assert_eq(sv->nr_phases, 3);
+	cr_assert_str_eq(sv->cur->label, "touch");
+
+	/* Beyond STATS_MAX_MARKS the markers are counted, not kept. */
+	for (int i = 2; i < STATS_MAX_MARKS + 5; i++)
+		stats_phase_begin(sv, "touch");
+	cr_assert_eq(sv->nr_marks, STATS_MAX_MARKS);
+	cr_assert_eq(sv->marks_lost, 5);
+
+	f = open_memstream(&buf, &len);
+	stats_report(f, s, true);
+	fclose(f);
+	cr_assert_not_null(strstr(buf, "At the guest's markers: kvmlab's resident memory"), "%s", buf);
+	cr_assert_not_null(strstr(buf, "kvmlab_rss_kib   pf_taken   pf_fixed      exits\n"), "%s", buf);
+	cr_assert_not_null(strstr(buf, "  mmap  "), "%s", buf);
+	cr_assert_not_null(strstr(buf, "         55         50        250\n"), "%s", buf);
+	cr_assert_not_null(strstr(buf, "... 5 more markers not kept (at most 64)"), "%s", buf);
+	cr_assert_not_null(strstr(buf, "(the VM has ended)"), "%s", buf);
+	free(buf);
+	free(mem);
+	stats_destroy(s);
+}
+
+Test(stats, no_markers_no_moments)
+{
+	struct stats *s = stats_create(1);
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	stats_start(s, -1, -1, (int[]){ -1 });
+	stats_record_vcpu(&s->vcpu[0], stats_key(STATS_K_PIO, true, 0x80), 1000);
+	f = open_memstream(&buf, &len);
+	stats_report(f, s, true);
+	fclose(f);
+	cr_assert_null(strstr(buf, "At the guest's markers"), "%s", buf);
+	cr_assert_null(s->vcpu[0].mark, "a vCPU that never marks costs nothing");
+	free(buf);
+	stats_destroy(s);
+}
+
 /* --- the option ------------------------------------------------------------------------ */
 
 #include "vmm/cli.h"
