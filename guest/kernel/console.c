@@ -27,22 +27,17 @@
 #define UART_RBR 0   /* receive buffer register (read) */
 #define IER_RDA 0x01 /* interrupt: received data available */
 
-/* Input that was waiting before the kernel set the UART up (typed ahead, or a
- * script piped into kvmlab): enabling the FIFOs empties them, so it is read
- * out first and handed to the terminal once there is one. */
-static u8 early_input[16];
-static int n_early_input;
-
 void console_init(void)
 {
-	while (n_early_input < (int)sizeof(early_input) && (inb(COM1 + UART_LSR) & LSR_DR))
-		early_input[n_early_input++] = inb(COM1 + UART_RBR);
 	outb(COM1 + UART_IER, 0);    /* no interrupts (input comes later) */
 	outb(COM1 + UART_LCR, 0x80); /* DLAB on: ports 0/1 are the divisor */
 	outb(COM1 + 0, 1);           /* 115200 / 1 = 115200 baud */
 	outb(COM1 + 1, 0);
 	outb(COM1 + UART_LCR, 0x03); /* DLAB off, 8 data bits, no parity, 1 stop bit */
-	outb(COM1 + UART_FCR, 0x07); /* FIFOs on and cleared */
+	/* FCR is left alone: turning the FIFOs on would empty them, and throw
+	 * away input typed (or piped into kvmlab) before the kernel got here.
+	 * Without FIFOs the UART is a 16450; the interrupt handler reads every
+	 * byte there is either way. */
 	outb(COM1 + UART_MCR, 0x03); /* DTR, RTS */
 }
 
@@ -50,8 +45,6 @@ void console_init(void)
 void console_enable_rx(void)
 {
 	outb(COM1 + UART_IER, IER_RDA);
-	for (int i = 0; i < n_early_input; i++)
-		tty_input(early_input[i]);
 	console_intr(); /* anything that came before: the line may already be up */
 }
 

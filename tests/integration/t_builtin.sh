@@ -80,4 +80,17 @@ if [ -x /bin/busybox ]; then
 fi
 "$REPO/scripts/initramfs.sh" again.cpio "$REPO"/build/user/* 2>/dev/null
 cmp -s again.cpio "$GUESTS/initramfs.cpio" || fail "the initramfs is not reproducible"
+# A script piped into kvmlab reaches the shell whole, even the bytes that arrive while the kernel is
+# still booting (far more than the UART's 16-byte FIFO), and the end of the pipe ends the shell.
+long=$(printf 'x%.0s' $(seq 300))
+printf 'echo first %s\necho second line\nexit 5\n' "$long" >script
+kv run <script
+expect_status 5
+expect_out "first $long"
+expect_out "second line"
+printf 'echo no exit here\n' >script
+kv run <script
+expect_status 0
+expect_out "no exit here"
+
 exit 0
