@@ -19,7 +19,7 @@
 enum {
 	NR_gettimeofday = 96, NR_getrlimit = 97, NR_prctl = 157, NR_setrlimit = 160,
 	NR_time = 201, NR_set_robust_list = 273, NR_prlimit64 = 302, NR_getrandom = 318,
-	NR_rseq = 334, NR_clone3 = 435,
+	NR_rseq = 334, NR_clone3 = 435, NR_syslog = 103, NR_getgroups = 115,
 };
 
 /*
@@ -194,6 +194,55 @@ static i64 sys_time(struct proc *p, u64 ut)
 	return (i64)s;
 }
 
+/* getgroups: no supplementary groups, as Linux's init has. */
+static i64 sys_getgroups(u64 size)
+{
+	return (int)size < 0 ? -EINVAL : 0;
+}
+
+/*
+ * The kernel log: everything kprintf printed, the last KLOG_SIZE bytes of
+ * it, in a ring. syslog(2) (klogctl, what dmesg calls) reads it: action 3
+ * reads it all, 4 reads and clears, 5 clears, 9 and 10 say how much there
+ * is and how big the ring is; opening, closing and the console level (0, 1,
+ * 6-8) are accepted; 2 (read and wait for more) is -EINVAL here.
+ */
+#define KLOG_SIZE 16384
+static char klog[KLOG_SIZE];
+static u64 klog_end, klog_start; /* bytes ever written; the first one still kept */
+
+void klog_putc(char c)
+{
+	klog[klog_end++ % KLOG_SIZE] = c;
+	if (klog_end - klog_start > KLOG_SIZE)
+		klog_start = klog_end - KLOG_SIZE;
+}
+
+static i64 sys_syslog(struct proc *p, u64 action, u64 ubuf, u64 len)
+{
+	u64 n = klog_end - klog_start, from;
+
+	switch (action) {
+	case 0: case 1: case 6: case 7: case 8: return 0;
+	case 5: klog_start = klog_end; return 0;
+	case 9: return (i64)n;
+	case 10: return KLOG_SIZE;
+	case 3: case 4: break;
+	default: return -EINVAL;
+	}
+	if ((i64)len < 0)
+		return -EINVAL;
+	if (n > len)
+		n = len;
+	from = klog_end - n; /* the newest n bytes */
+	for (u64 i = 0; i < n; i++)
+		if (copyout(p->pml4, ubuf + i, &klog[(from + i) % KLOG_SIZE], 1) < 0)
+			return -EFAULT;
+	if (action == 4)
+		klog_start = klog_end;
+	return (i64)n;
+}
+
 /* The calls above (syscall.c asks here before giving up with -ENOSYS). */
 bool misc_syscall(struct proc *p, struct trapframe *tf, i64 *ret)
 {
@@ -208,6 +257,8 @@ bool misc_syscall(struct proc *p, struct trapframe *tf, i64 *ret)
 	case NR_gettimeofday: *ret = sys_gettimeofday(p, a0, a1); break;
 	case NR_time: *ret = sys_time(p, a0); break;
 	case NR_clone3: *ret = sys_clone3(p, a0, a1); break;
+	case NR_getgroups: *ret = sys_getgroups(a0); break;
+	case NR_syslog: *ret = sys_syslog(p, a0, a1, a2); break;
 	case NR_set_robust_list: case NR_rseq: *ret = -ENOSYS; break; /* see the top */
 	default: return false;
 	}

@@ -475,7 +475,7 @@ static long generate(struct inode *ip, char *buf, long size)
 	struct out o = { buf, size, 0 };
 	struct proc *p = NULL;
 
-	if (ip->pkind >= P_PIDDIR && !(p = proc_by_pid(ip->ppid)))
+	if (ip->pkind >= P_PIDDIR && ip->pkind != P_MOUNTS && !(p = proc_by_pid(ip->ppid)))
 		return -ENOENT; /* it has ended meanwhile */
 	switch (ip->pkind) {
 	case P_MEMINFO: gen_meminfo(&o); break;
