@@ -338,6 +338,7 @@ i64 sys_set_tid_address(struct proc *p, u64 tidptr);
 void clone_release(struct proc *p, bool exiting); /* at exit and after execve: wake a vfork parent */
 void misc_fork(struct proc *c, struct proc *p);   /* fork: inherit the rlimits */
 bool misc_syscall(struct proc *p, struct trapframe *tf, i64 *ret);
+u64 wall_offset_ns(void); /* CLOCK_REALTIME - the time since boot (the RTC's date at boot) */
 void klog_putc(char c); /* the kernel log that syslog (dmesg) reads: kprintf's text */
 
 /* exec.c */

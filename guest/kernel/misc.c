@@ -7,19 +7,17 @@
  * and rseq, as on a Linux built without futexes or restartable sequences;
  * glibc then does without them.
  */
-#include "kernel.h"
+#include "fs.h"
 #include "x86.h"
 
-#define EPERM 1
 #define ESRCH 3
-#define EFAULT 14
-#define EINVAL 22
 #define ENOSYS 38
 
 enum {
 	NR_gettimeofday = 96, NR_getrlimit = 97, NR_prctl = 157, NR_setrlimit = 160,
 	NR_time = 201, NR_set_robust_list = 273, NR_prlimit64 = 302, NR_getrandom = 318,
 	NR_rseq = 334, NR_clone3 = 435, NR_syslog = 103, NR_getgroups = 115,
+	NR_statfs = 137, NR_fstatfs = 138,
 };
 
 /*
@@ -171,11 +169,71 @@ static i64 sys_prctl(struct proc *p, u64 opt, u64 arg)
 	return -EINVAL;
 }
 
-/* time and gettimeofday: clock_gettime's CLOCK_REALTIME, i.e. the time
- * since boot (there is no wall clock yet: date says 1970). */
+/*
+ * The wall clock: the CMOS real-time clock (kvmlab's shows the host's time,
+ * in UTC) is read once, at the first question, and from then on the time
+ * of day is that moment plus the time since boot (time_ns). So
+ * CLOCK_REALTIME, time and gettimeofday are the date, the other clocks the
+ * time since boot. The RTC: index port 0x70, data 0x71; registers 0 (s),
+ * 2 (min), 4 (h), 7 (day), 8 (month), 9 (year % 100), 0x32 (century);
+ * register A bit 7 is "update in progress"; register B says binary or BCD
+ * (bit 2) and 24-hour or 12 with 0x80 for PM (bit 1).
+ */
+static u8 cmos(u8 reg)
+{
+	outb(0x70, reg);
+	return inb(0x71);
+}
+
+static u64 rtc_seconds(void)
+{
+	u8 r[6], b, cent;
+	u64 v[6], y, m, days;
+
+	for (int i = 0; i < 100000 && (cmos(0x0A) & 0x80); i++)
+		;
+	r[0] = cmos(0), r[1] = cmos(2), r[2] = cmos(4), r[3] = cmos(7), r[4] = cmos(8), r[5] = cmos(9);
+	b = cmos(0x0B), cent = cmos(0x32);
+	for (int i = 0; i < 6; i++) {
+		u8 x = i == 2 ? r[i] & 0x7F : r[i];
+
+		v[i] = (b & 4) ? x : (x >> 4) * 10 + (x & 15);
+	}
+	if (!(b & 2) && (r[2] & 0x80))
+		v[2] = (v[2] % 12) + 12; /* 12-hour clock, PM */
+	else if (!(b & 2))
+		v[2] %= 12;
+	cent = (b & 4) ? cent : (u8)((cent >> 4) * 10 + (cent & 15));
+	y = (cent >= 19 && cent <= 30 ? cent : 20) * 100 + v[5];
+	m = v[4];
+	if (y < 1970 || m < 1 || m > 12 || v[3] < 1 || v[3] > 31)
+		return 0; /* no clock, or nonsense: stay in 1970 */
+	/* Days since 1970-01-01 of a proleptic Gregorian date, with March as
+	 * the first month so that February's leap day comes last. */
+	if (m <= 2)
+		y--, m += 12;
+	days = 365 * y + y / 4 - y / 100 + y / 400 + (153 * (m - 3) + 2) / 5 + v[3] - 719469;
+	return days * 86400 + v[2] * 3600 + v[1] * 60 + v[0];
+}
+
+static u64 wall_offset;
+static bool wall_known;
+
+u64 wall_offset_ns(void)
+{
+	if (!wall_known) {
+		u64 now = time_ns(), s = rtc_seconds();
+
+		wall_offset = s * 1000000000ul > now ? s * 1000000000ul - now : 0;
+		wall_known = true;
+	}
+	return wall_offset;
+}
+
+/* time and gettimeofday: clock_gettime's CLOCK_REALTIME. */
 static i64 sys_gettimeofday(struct proc *p, u64 utv, u64 utz)
 {
-	u64 ns = time_ns(), tv[2] = { ns / 1000000000, ns % 1000000000 / 1000 };
+	u64 ns = time_ns() + wall_offset_ns(), tv[2] = { ns / 1000000000, ns % 1000000000 / 1000 };
 	u32 tz[2] = { 0, 0 };
 
 	if (utv && copyout(p->pml4, utv, tv, sizeof(tv)) < 0)
@@ -187,11 +245,57 @@ static i64 sys_gettimeofday(struct proc *p, u64 utv, u64 utz)
 
 static i64 sys_time(struct proc *p, u64 ut)
 {
-	u64 s = time_ns() / 1000000000;
+	u64 s = (time_ns() + wall_offset_ns()) / 1000000000;
 
 	if (ut && copyout(p->pml4, ut, &s, 8) < 0)
 		return -EFAULT;
 	return (i64)s;
+}
+
+/*
+ * statfs, fstatfs (what df asks): the tree is one RAM filesystem, so its
+ * blocks are the page frames: all of RAM, and the free ones; /proc is
+ * proc's with no blocks. Linux's struct statfs: 120 bytes.
+ */
+#define RAMFS_MAGIC 0x858458F6ul
+#define PROC_SUPER_MAGIC 0x9FA0ul
+
+static i64 put_statfs(struct proc *p, struct inode *ip, u64 ubuf)
+{
+	u64 st[15] = { 0 };
+	bool proc = ip->pkind != 0;
+
+	st[0] = proc ? PROC_SUPER_MAGIC : RAMFS_MAGIC;
+	st[1] = PAGE_SIZE;                                  /* f_bsize */
+	st[2] = proc ? 0 : pmm_usable_bytes() / PAGE_SIZE;  /* f_blocks */
+	st[3] = st[4] = proc ? 0 : pmm_free_pages();        /* f_bfree, f_bavail */
+	st[8] = 255;                                        /* f_namelen */
+	st[9] = PAGE_SIZE;                                  /* f_frsize */
+	return copyout(p->pml4, ubuf, st, sizeof(st)) < 0 ? -EFAULT : 0;
+}
+
+static i64 sys_statfs(struct proc *p, u64 upath, u64 ubuf)
+{
+	char path[PATH_MAX_K];
+	struct inode *ip;
+	int r;
+
+	if (copyinstr(p->pml4, path, upath, sizeof(path)) < 0)
+		return -EFAULT;
+	if ((r = fs_walk(p->cwd, path, true, &ip)) < 0)
+		return r;
+	return put_statfs(p, ip, ubuf);
+}
+
+static i64 sys_fstatfs(struct proc *p, u64 fd, u64 ubuf)
+{
+	struct file *f = fd < NOFILE ? p->ofile[fd] : NULL;
+
+	if (!f)
+		return -EBADF;
+	if (!f->ip)
+		return -EINVAL; /* a pipe: Linux says pipefs, we have none */
+	return put_statfs(p, f->ip, ubuf);
 }
 
 /* getgroups: no supplementary groups, as Linux's init has. */
@@ -258,6 +362,8 @@ bool misc_syscall(struct proc *p, struct trapframe *tf, i64 *ret)
 	case NR_time: *ret = sys_time(p, a0); break;
 	case NR_clone3: *ret = sys_clone3(p, a0, a1); break;
 	case NR_getgroups: *ret = sys_getgroups(a0); break;
+	case NR_statfs: *ret = sys_statfs(p, a0, a1); break;
+	case NR_fstatfs: *ret = sys_fstatfs(p, a0, a1); break;
 	case NR_syslog: *ret = sys_syslog(p, a0, a1, a2); break;
 	case NR_set_robust_list: case NR_rseq: *ret = -ENOSYS; break; /* see the top */
 	default: return false;

@@ -482,7 +482,7 @@ static long generate(struct inode *ip, char *buf, long size)
 	case P_UPTIME: gen_uptime(&o); break;
 	case P_LOADAVG: gen_loadavg(&o); break;
 	case P_STAT: gen_stat(&o); break;
-	case P_MOUNTS: add(&o, "rootfs / rootfs rw 0 0\nproc /proc proc rw 0 0\n"); break;
+	case P_MOUNTS: add(&o, "ramfs / ramfs rw 0 0\nproc /proc proc rw 0 0\n"); break;
 	case P_VERSION: add(&o, "Linux version %s (kvmlab) #1 %s\n", KERNEL_VERSION, KERNEL_NAME); break;
 	case P_PSTAT: gen_pstat(&o, p); break;
 	case P_PSTATM: gen_pstatm(&o, p); break;

@@ -226,7 +226,8 @@ static i64 sys_sysinfo(struct proc *p, u64 uinfo)
 }
 
 /* clock_gettime: every clock is the time since boot, from kvm-clock (or the
- * TSC, or the tick count if neither is calibrated). No wall clock yet. */
+ * TSC, or the tick count if neither is calibrated); CLOCK_REALTIME adds the
+ * RTC's date at boot (misc.c). */
 static i64 sys_clock_gettime(struct proc *p, u64 clk, u64 uts)
 {
 	u64 ns = kvmclock_ns(), ts[2];
@@ -235,6 +236,8 @@ static i64 sys_clock_gettime(struct proc *p, u64 clk, u64 uts)
 		return -EINVAL;
 	if (!ns)
 		ns = tsc_hz ? rdtsc() / (tsc_hz / 1000000) * 1000 : ticks * tick_ms * 1000000;
+	if (clk == 0 || clk == 5 || clk == 11) /* REALTIME, REALTIME_COARSE, TAI */
+		ns += wall_offset_ns(); /* the date (misc.c) */
 	ts[0] = ns / 1000000000, ts[1] = ns % 1000000000;
 	return copyout(p->pml4, uts, ts, sizeof(ts)) < 0 ? -EFAULT : 0;
 }
