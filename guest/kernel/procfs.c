@@ -416,8 +416,8 @@ static void gen_stat(struct out *o)
 	}
 	add(o, "cpu  %lu 0 %lu %lu 0 0 0 0 0 0\n", TICKS(u), TICKS(s), idle);
 	add(o, "cpu0 %lu 0 %lu %lu 0 0 0 0 0 0\n", TICKS(u), TICKS(s), idle);
-	add(o, "intr %lu\nctxt %lu\nbtime 0\nprocesses %d\nprocs_running %d\nprocs_blocked 0\n",
-	    ticks, sw, last, running);
+	add(o, "intr %lu\nctxt %lu\nbtime %lu\nprocesses %d\nprocs_running %d\nprocs_blocked 0\n",
+	    ticks, sw, wall_offset_ns() / 1000000000, last, running); /* btime: the boot's date */
 }
 
 static char state_char(struct proc *p)
