@@ -422,11 +422,15 @@ static void gen_stat(struct out *o)
 
 static char state_char(struct proc *p)
 {
+	if (p->state == SLEEPING && p->stopped)
+		return 'T'; /* stopped by a signal, waiting for SIGCONT */
 	return p->state == SLEEPING ? 'S' : p->state == ZOMBIE ? 'Z' : 'R';
 }
 
 static const char *state_name(struct proc *p)
 {
+	if (p->state == SLEEPING && p->stopped)
+		return "T (stopped)";
 	return p->state == SLEEPING ? "S (sleeping)" : p->state == ZOMBIE ? "Z (zombie)" :
 	       "R (running)";
 }
