@@ -98,7 +98,7 @@ guest=$(sed -n 's/^date=\([0-9]*\) .*/\1/p' "$OUT")
 expect_no_out "oops"
 
 # 2. Job control, typed after each prompt (kvmlab reads a FIFO): ^Z stops the foreground job (its own
-# process group, the terminal's foreground), bg continues it in the background, fg brings it back,
+# process group, the terminal's foreground; ps says T), bg continues it in the background, fg brings it back,
 # ^C kills it (status 130); ^C kills a plain foreground command too, and the shell lives on.
 start_vm
 wait_for "built-in shell (ash)"
@@ -107,9 +107,10 @@ wait_for "job2"
 sleep 1
 type_ '\032' # ^Z
 wait_for "Stopped"
-type_ 'echo stopped$((2+2)); bg; echo bg$((3+3))\r'
+type_ 'ps -o pid,stat,comm; echo stopped$((2+2)); bg; echo bg$((3+3))\r'
 wait_for "bg6"
 expect_out "stopped4"
+tr -d '\r' <"$OUT" | grep -Eq '^ +[0-9]+ T +sleep$' || fail "ps: the stopped job is not T"
 type_ 'jobs; echo jobs$((4+4))\r'
 wait_for "jobs8"
 tr -d '\r' <"$OUT" | grep -Eq '^\[1\]\+ +Running +ash -c' || fail "jobs: the job is not running after bg"
