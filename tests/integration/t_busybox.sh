@@ -97,6 +97,16 @@ guest=$(sed -n 's/^date=\([0-9]*\) .*/\1/p' "$OUT")
 	fail "a busybox applet lacked a system call"
 expect_no_out "oops"
 
+# 1b. The calls underneath, checked one by one (guest/user/kclone.c; it runs on Linux too): clone's
+# CLONE_PARENT_SETTID, CLONE_CHILD_SETTID and exit signal, threads refused, vfork's waiting parent,
+# clone3, rlimits, getrandom, prctl's name, the date.
+kv run --cmdline "init=/bin/kclone"
+expect_status 0
+expect_out "kclone: 0 failed"
+expect_no_out "FAIL"
+[ "$(grep -c '^ok: ' "$OUT")" -ge 20 ] || fail "kclone: fewer than 20 checks passed"
+expect_out "kernel: init (a-very-long-pro) exited with status 0"
+
 # 2. Job control, typed after each prompt (kvmlab reads a FIFO): ^Z stops the foreground job (its own
 # process group, the terminal's foreground; ps says T), bg continues it in the background, fg brings it back,
 # ^C kills it (status 130); ^C kills a plain foreground command too, and the shell lives on.
