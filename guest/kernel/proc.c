@@ -245,8 +245,10 @@ static void do_exit(int status, int wait_status)
 	clone_release(p, true); /* CLONE_CHILD_CLEARTID, a vfork parent (clone.c) */
 	file_exit(p); /* close its files: pipe readers see EOF */
 	for (int k = 0; k < NPROC; k++)
-		if (procs[k].parent == p && procs[k].state != UNUSED)
+		if (procs[k].parent == p && procs[k].state != UNUSED) {
 			procs[k].parent = initproc; /* orphans: init adopts them */
+			procs[k].exit_signal = 0;   /* and hears of their end by SIGCHLD */
+		}
 	if (p->parent)
 		wakeup(p->parent); /* it may be in wait4: let it look */
 	signal_exit_notify(p); /* SIGCHLD, or no zombie if the parent ignores it */
