@@ -23,7 +23,8 @@ done
 # (echo, true, false, pwd are shell builtins too, but programs exec them: fork-exec runs /bin/echo.)
 applets="ls cat echo true false pwd ps free sleep uname uptime top kill head tail wc grep env mkdir rmdir rm cp mv ln touch
          dmesg sort uniq seq printf test date id hostname od hexdump stat df du find xargs sed awk tr cut
-         tee basename dirname nproc watch pidof renice taskset time yes more less vi clear"
+         tee basename dirname nproc watch pidof renice taskset time yes more less vi clear
+         ash mount umount stty tty sync which whoami chmod dd md5sum reset"
 busybox=/bin/busybox
 if [ -x "$busybox" ] && ! readelf -l "$busybox" 2>/dev/null | grep -q INTERP; then
     install -m 0755 "$busybox" "$root/bin/busybox"
@@ -33,6 +34,10 @@ if [ -x "$busybox" ] && ! readelf -l "$busybox" 2>/dev/null | grep -q INTERP; th
         grep -qx -- "$a" <<<"$have" && ln -s busybox "$root/bin/$a"
     done
 fi
+
+# Names for uid and gid 0 (ps, ls -l, id, whoami show "root").
+printf 'root:x:0:0:root:/:/bin/sh\n' >"$root/etc/passwd"
+printf 'root:x:0:\n' >"$root/etc/group"
 
 cat >"$root/etc/motd" <<'MOTD'
 kvmlab teaching kernel: type 'help' for the book's experiments, 'exit' to end the VM.

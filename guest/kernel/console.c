@@ -63,8 +63,12 @@ static void uart_putc(char c)
 	outb(COM1 + UART_THR, (u8)c);
 }
 
+static bool in_kprintf; /* kprintf's bytes also go to the kernel log (misc.c: dmesg) */
+
 void console_putc(char c)
 {
+	if (in_kprintf)
+		klog_putc(c);
 	if (c == '\n')
 		uart_putc('\r'); /* the terminal is raw: a newline needs its carriage return */
 	uart_putc(c);
@@ -179,7 +183,9 @@ int kprintf(const char *fmt, ...)
 	int n;
 
 	va_start(ap, fmt);
+	in_kprintf = true;
 	n = vkprintf(fmt, ap);
+	in_kprintf = false;
 	va_end(ap);
 	return n;
 }

@@ -824,8 +824,8 @@ static i64 sys_fchownat(struct proc *p, i64 dirfd, u64 upath, u64 uid, u64 gid, 
 #define UTIME_OMIT ((1l << 30) - 2)
 
 /* utimensat(dirfd, path, times[2], flags): we keep one time, the mtime
- * (times[1]); NULL times or UTIME_NOW: now (seconds since boot: there is no
- * wall clock yet). A NULL path is dirfd's own file (futimens). */
+ * (times[1]); NULL times or UTIME_NOW: now (the date: CLOCK_REALTIME, misc.c).
+ * A NULL path is dirfd's own file (futimens). */
 static i64 sys_utimensat(struct proc *p, i64 dirfd, u64 upath, u64 utimes, u64 atflags)
 {
 	struct inode *ip;
@@ -846,7 +846,7 @@ static i64 sys_utimensat(struct proc *p, i64 dirfd, u64 upath, u64 utimes, u64 a
 	if (!ip || ip->pkind)
 		return -EPERM;
 	if (ts[3] == UTIME_NOW)
-		ip->mtime = kvmclock_ns() / 1000000000;
+		ip->mtime = (kvmclock_ns() + wall_offset_ns()) / 1000000000; /* the date */
 	else if (ts[3] != UTIME_OMIT)
 		ip->mtime = (u64)ts[2];
 	return 0;

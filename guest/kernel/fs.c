@@ -501,7 +501,7 @@ i64 fs_write(struct inode *ip, struct proc *p, u64 ubuf, u64 n, u64 off)
 	}
 	if (!done)
 		return -ENOSPC;
-	ip->mtime = kvmclock_ns() / 1000000000;
+	ip->mtime = (kvmclock_ns() + wall_offset_ns()) / 1000000000;
 	return (i64)done;
 }
 
@@ -520,7 +520,7 @@ struct inode *fs_create(struct inode *dir, const char *name, u32 mode)
 	if (!writable_dir(dir))
 		return NULL;
 	if ((ip = inode_new(dir, name, strlen(name), mode)))
-		ip->mtime = dir->mtime = kvmclock_ns() / 1000000000;
+		ip->mtime = dir->mtime = (kvmclock_ns() + wall_offset_ns()) / 1000000000;
 	return ip;
 }
 
@@ -574,7 +574,7 @@ int fs_unlink(struct inode *dir, const char *name, bool rmdir)
 		return ip->pkind ? -EBUSY : -ENOTEMPTY;
 	detach(ip);
 	ip->nlink = 0;
-	dir->mtime = kvmclock_ns() / 1000000000;
+	dir->mtime = (kvmclock_ns() + wall_offset_ns()) / 1000000000;
 	ip->ref++; /* fs_iput frees it now unless it is open */
 	fs_iput(ip);
 	return 0;

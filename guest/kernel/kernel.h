@@ -196,6 +196,13 @@ struct proc {
 	} siginfo[64];        /* what the last instance of each pending signal said */
 	u64 altstack_sp, altstack_size; /* sigaltstack (size 0: none) */
 	int pgid, sid;        /* process group and session */
+	/* clone.c, misc.c: what glibc's programs need */
+	u64 clear_child_tid;  /* CLONE_CHILD_CLEARTID, set_tid_address: 0 written there at exit */
+	int exit_signal;      /* to the parent at exit: 0 SIGCHLD (fork), -1 none, else clone's */
+	struct proc *vfork_parent; /* CLONE_VFORK: sleeps until we exec or exit */
+#define RLIM_NLIMITS 16
+	u64 rlim[RLIM_NLIMITS][2]; /* getrlimit/setrlimit: soft, hard (rlim_set: else defaults) */
+	bool rlim_set;
 };
 extern struct proc *curproc, *initproc;
 extern struct proc procs[NPROC];
@@ -325,6 +332,17 @@ void file_exec(struct proc *p, int argc, char *const argv[]); /* close CLOEXEC f
 void file_exit(struct proc *p); /* close every fd */
 bool file_syscall(struct proc *p, struct trapframe *tf, i64 *ret); /* the file syscalls */
 struct inode *fs_exec_lookup(struct proc *p, const char *path, int *err);
+
+/* clone.c: clone, clone3, vfork (process-style); misc.c: rlimits, getrandom, prctl, time */
+i64 sys_clone(struct proc *p, u64 flags, u64 stack, u64 ptid, u64 ctid, u64 tls);
+i64 sys_clone3(struct proc *p, u64 uargs, u64 size);
+i64 sys_vfork(struct proc *p);
+i64 sys_set_tid_address(struct proc *p, u64 tidptr);
+void clone_release(struct proc *p, bool exiting); /* at exit and after execve: wake a vfork parent */
+void misc_fork(struct proc *c, struct proc *p);   /* fork: inherit the rlimits */
+bool misc_syscall(struct proc *p, struct trapframe *tf, i64 *ret);
+u64 wall_offset_ns(void); /* CLOCK_REALTIME - the time since boot (the RTC's date at boot) */
+void klog_putc(char c); /* the kernel log that syslog (dmesg) reads: kprintf's text */
 
 /* exec.c */
 int exec(struct proc *p, const char *path, int argc, char *const argv[], int envc,

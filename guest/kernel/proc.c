@@ -242,10 +242,13 @@ static void do_exit(int status, int wait_status)
 			status & 0xFF);
 		kexit(status & 0xFF);
 	}
+	clone_release(p, true); /* CLONE_CHILD_CLEARTID, a vfork parent (clone.c) */
 	file_exit(p); /* close its files: pipe readers see EOF */
 	for (int k = 0; k < NPROC; k++)
-		if (procs[k].parent == p && procs[k].state != UNUSED)
+		if (procs[k].parent == p && procs[k].state != UNUSED) {
 			procs[k].parent = initproc; /* orphans: init adopts them */
+			procs[k].exit_signal = 0;   /* and hears of their end by SIGCHLD */
+		}
 	if (p->parent)
 		wakeup(p->parent); /* it may be in wait4: let it look */
 	signal_exit_notify(p); /* SIGCHLD, or no zombie if the parent ignores it */
@@ -282,6 +285,7 @@ i64 proc_fork(void)
 	sched_fork(np, p);
 	file_fork(np, p);
 	signal_fork(np, p);
+	misc_fork(np, p); /* rlimits (misc.c) */
 	__asm__ volatile("fxsave64 %0" : "=m"(np->fpu)); /* ours, live in the CPU */
 	np->state = RUNNABLE;
 	return np->pid;

@@ -418,17 +418,21 @@ static void gen_stat(struct out *o)
 	}
 	add(o, "cpu  %lu 0 %lu %lu 0 0 0 0 0 0\n", TICKS(u), TICKS(s), idle);
 	add(o, "cpu0 %lu 0 %lu %lu 0 0 0 0 0 0\n", TICKS(u), TICKS(s), idle);
-	add(o, "intr %lu\nctxt %lu\nbtime 0\nprocesses %d\nprocs_running %d\nprocs_blocked 0\n",
-	    ticks, sw, last, running);
+	add(o, "intr %lu\nctxt %lu\nbtime %lu\nprocesses %d\nprocs_running %d\nprocs_blocked 0\n",
+	    ticks, sw, wall_offset_ns() / 1000000000, last, running); /* btime: the boot's date */
 }
 
 static char state_char(struct proc *p)
 {
+	if (p->state == SLEEPING && p->stopped)
+		return 'T'; /* stopped by a signal, waiting for SIGCONT */
 	return p->state == SLEEPING ? 'S' : p->state == ZOMBIE ? 'Z' : 'R';
 }
 
 static const char *state_name(struct proc *p)
 {
+	if (p->state == SLEEPING && p->stopped)
+		return "T (stopped)";
 	return p->state == SLEEPING ? "S (sleeping)" : p->state == ZOMBIE ? "Z (zombie)" :
 	       "R (running)";
 }
@@ -537,14 +541,14 @@ static long generate(struct inode *ip, char *buf, long size)
 	struct out o = { buf, size, 0 };
 	struct proc *p = NULL;
 
-	if (ip->pkind >= P_PIDDIR && !(p = proc_by_pid(ip->ppid)))
+	if (ip->pkind >= P_PIDDIR && ip->pkind != P_MOUNTS && !(p = proc_by_pid(ip->ppid)))
 		return -ENOENT; /* it has ended meanwhile */
 	switch (ip->pkind) {
 	case P_MEMINFO: gen_meminfo(&o); break;
 	case P_UPTIME: gen_uptime(&o); break;
 	case P_LOADAVG: gen_loadavg(&o); break;
 	case P_STAT: gen_stat(&o); break;
-	case P_MOUNTS: add(&o, "rootfs / rootfs rw 0 0\nproc /proc proc rw 0 0\n"); break;
+	case P_MOUNTS: add(&o, "ramfs / ramfs rw 0 0\nproc /proc proc rw 0 0\n"); break;
 	case P_VERSION: add(&o, "Linux version %s (kvmlab) #1 %s\n", KERNEL_VERSION, KERNEL_NAME); break;
 	case P_PSTAT: gen_pstat(&o, p); break;
 	case P_PSTATM: gen_pstatm(&o, p); break;

@@ -276,6 +276,8 @@ i64 sys_clock_nanosleep(struct proc *p, u64 clk, u64 flags, u64 ureq, u64 urem)
 		return -EINVAL;
 	if ((r = timespec_in(p, ureq, &ns)) < 0)
 		return r;
+	if ((flags & TIMER_ABSTIME) && clk == CLOCK_REALTIME) /* a date (misc.c) */
+		ns = ns > wall_offset_ns() ? ns - wall_offset_ns() : 0;
 	if (flags & TIMER_ABSTIME)
 		return sleep_until(p, ns);
 	return sleep_for(p, ns, urem);

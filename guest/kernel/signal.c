@@ -722,6 +722,12 @@ void signal_exit_notify(struct proc *p)
 		return;
 	sa = &pp->sigact[SIGCHLD - 1];
 	killed = p->wait_status & 0x7F;
+	if (p->exit_signal) { /* clone's exit signal (clone.c): no auto-reaping */
+		if (p->exit_signal > 0)
+			post(pp, p->exit_signal, killed ? CLD_KILLED : CLD_EXITED, p->pid,
+			     killed ? killed : (p->wait_status >> 8) & 0xFF, 0);
+		return;
+	}
 	if (sa->handler == SIG_IGN || (sa->flags & SA_NOCLDWAIT))
 		p->parent = NULL;
 	if (sa->handler != SIG_IGN)

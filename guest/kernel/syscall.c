@@ -199,6 +199,8 @@ static i64 sys_execve(struct proc *p, u64 upath, u64 uargv, u64 uenvp)
 	r = exec(p, path, (int)argc, argv, (int)envc, envp);
 	if (r == 0)
 		signal_exec(p); /* handlers go with the old program */
+	if (r == 0)
+		clone_release(p, false); /* a vfork parent goes on */
 	kfree(page);
 	return r;
 }
@@ -226,7 +228,8 @@ static i64 sys_sysinfo(struct proc *p, u64 uinfo)
 }
 
 /* clock_gettime: every clock is the time since boot, from kvm-clock (or the
- * TSC, or the tick count if neither is calibrated). No wall clock yet. */
+ * TSC, or the tick count if neither is calibrated); CLOCK_REALTIME adds the
+ * RTC's date at boot (misc.c). */
 static i64 sys_clock_gettime(struct proc *p, u64 clk, u64 uts)
 {
 	u64 ns = kvmclock_ns(), ts[2];
@@ -235,6 +238,8 @@ static i64 sys_clock_gettime(struct proc *p, u64 clk, u64 uts)
 		return -EINVAL;
 	if (!ns)
 		ns = tsc_hz ? rdtsc() / (tsc_hz / 1000000) * 1000 : ticks * tick_ms * 1000000;
+	if (clk == 0 || clk == 5 || clk == 11) /* REALTIME, REALTIME_COARSE, TAI */
+		ns += wall_offset_ns(); /* the date (misc.c) */
 	ts[0] = ns / 1000000000, ts[1] = ns % 1000000000;
 	return copyout(p->pml4, uts, ts, sizeof(ts)) < 0 ? -EFAULT : 0;
 }
@@ -297,7 +302,7 @@ void syscall(struct trapframe *tf)
 	case SYS_madvise: r = sys_madvise(p, a0, a1, a2); break;
 	case SYS_msync: r = sys_msync(p, a0, a1, a2); break;
 	case SYS_arch_prctl: r = sys_arch_prctl(p, a0, a1); break;
-	case SYS_set_tid_address: r = p->pid; break; /* one thread: nobody to wake at exit */
+	case SYS_set_tid_address: r = sys_set_tid_address(p, a0); break; /* clone.c */
 	case SYS_rt_sigaction: case SYS_rt_sigprocmask: case SYS_rt_sigreturn:
 	case SYS_rt_sigpending: case SYS_rt_sigsuspend: case SYS_pause: case SYS_sigaltstack:
 	case SYS_kill: case SYS_tkill: case SYS_tgkill: case SYS_setpgid: case SYS_getpgrp:
@@ -309,13 +314,15 @@ void syscall(struct trapframe *tf)
 	case SYS_getppid: r = p->parent ? p->parent->pid : 0; break;
 	case SYS_getuid: case SYS_geteuid: case SYS_getgid: case SYS_getegid: r = 0; break;
 	case SYS_fork: r = proc_fork(); break;
+	case SYS_clone: r = sys_clone(p, a0, a1, a2, a3, a4); break; /* clone.c */
+	case SYS_vfork: r = sys_vfork(p); break;
 	case SYS_clock_gettime: r = sys_clock_gettime(p, a0, a1); break;
 	case SYS_uname: r = sys_uname(p, a0); break;
 	case SYS_sysinfo: r = sys_sysinfo(p, a0); break;
 	case SYS_getrusage: r = sys_getrusage(p, a0, a1); break;
 	case SYS_times: r = sys_times(p, a0); break;
 	case SYS_execve: r = sys_execve(p, a0, a1, a2); break;
-	case SYS_wait4: r = proc_wait4((i64)a0, a1, a2, a3); break;
+	case SYS_wait4: r = proc_wait4((int)a0, a1, a2, a3); break; /* pid is an int */
 	case SYS_nanosleep: r = sys_nanosleep(p, a0, a1); break;
 	case SYS_clock_nanosleep: r = sys_clock_nanosleep(p, a0, a1, a2, a3); break;
 	case SYS_getpriority: r = sys_getpriority(p, a0, a1); break;
@@ -328,6 +335,8 @@ void syscall(struct trapframe *tf)
 	case SYS_exit: case SYS_exit_group: proc_exit((int)(a0 & 0xFF));
 	default:
 		if (file_syscall(p, tf, &r)) /* file.c: fds, files, pipes, /proc */
+			break;
+		if (misc_syscall(p, tf, &r)) /* misc.c: rlimits, getrandom, prctl, time, clone3 */
 			break;
 		count_nosys(p, nr);
 		r = -ENOSYS;
