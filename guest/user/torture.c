@@ -23,6 +23,7 @@
 #include <sys/sysinfo.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <unistd.h>
 
 static long raw6(long nr, long a, long b, long c, long d, long e, long f)
@@ -65,6 +66,15 @@ static const int calls[] = {
 };
 
 #define SCRATCH "/tmp/torture"
+
+/* Real ioctl requests (Linux's numbers): the terminal's (tty.c) and every file's (FIONBIO, FIOCLEX...). */
+static const long ioctls[] = {
+	0x5401 /* TCGETS */, 0x5402 /* TCSETS */, 0x5403 /* TCSETSW */, 0x5404 /* TCSETSF */, 0x5409 /* TCSBRK */,
+	0x540a /* TCXONC */, 0x540b /* TCFLSH */, 0x540e /* TIOCSCTTY */, 0x540f /* TIOCGPGRP */,
+	0x5410 /* TIOCSPGRP */, 0x5413 /* TIOCGWINSZ */, 0x5414 /* TIOCSWINSZ */, 0x541b /* FIONREAD */,
+	0x5421 /* FIONBIO */, 0x5422 /* TIOCNOTTY */, 0x5429 /* TIOCGSID */, 0x5450 /* FIONCLEX */,
+	0x5451 /* FIOCLEX */,
+};
 
 static long zero[2]; /* a timeout of 0 (struct timespec or timeval; select writes the rest back: 0) */
 /* A valid buffer full of 0xff: as a struct, every field is -1 or huge. Its last 64 bytes are a guard, also
@@ -121,6 +131,11 @@ static void hammer(int nr)
 					continue; /* wait4(-1) without WNOHANG: no children here, ECHILD anyway */
 				raw6(nr, x, y, z, garbage(a + b), garbage(b + c), garbage(a + c));
 			}
+	if (nr == 16) /* garbage requests never name a real one: the terminal's and the fds' requests too */
+		for (int fd = 0; fd < 4; fd++)
+			for (size_t r = 0; r < sizeof(ioctls) / sizeof(ioctls[0]); r++)
+				for (int a = 0; a < NGARBAGE; a++)
+					raw6(16, fd, ioctls[r], garbage(a), 0, 0, 0);
 	_exit(0);
 }
 
@@ -163,10 +178,15 @@ static int empty_dir(const char *dir)
 
 static int garbage_phase(void)
 {
-	int died = 0, made = 0, n;
+	int died = 0, made = 0, n, have_tty, fl;
+	struct termios tty;
 
 	if (mkdir(SCRATCH, 0755) < 0)
 		return perror("mkdir " SCRATCH), -1;
+	/* The terminal is shared: a child's TCSETS or FIONBIO with garbage changes it for us too. */
+	have_tty = tcgetattr(1, &tty) == 0;
+	fl = fcntl(1, F_GETFL);
+	signal(SIGTTOU, SIG_IGN);
 
 	for (size_t i = 0; i < sizeof(calls) / sizeof(calls[0]); i++) {
 		int st;
@@ -179,6 +199,9 @@ static int garbage_phase(void)
 			hammer(calls[i]);
 		if (waitpid(pid, &st, 0) != pid)
 			return perror("waitpid"), -1;
+		if (have_tty)
+			tcsetattr(1, TCSANOW, &tty), tcsetpgrp(1, getpgrp());
+		fcntl(1, F_SETFL, fl);
 		if (WIFSIGNALED(st)) {
 			printf("  call %d killed its child with signal %d (allowed)\n", calls[i], WTERMSIG(st));
 			died++;
