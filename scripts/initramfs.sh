@@ -3,7 +3,7 @@
 # Makefile builds into build/guest/initramfs.cpio and kvmlab carries inside its binary (vmm/default_guest.S):
 #   /bin/sh and every PROGRAM (guest/user/: the book's experiments and the kernel's test programs),
 #   /bin/busybox with symlinks for its everyday applets, if Debian's busybox-static is installed here,
-#   /etc/motd, and empty /proc /dev /tmp for the kernel to fill.
+#   /etc/motd, /etc/passwd and /etc/group (root), and empty /proc /dev /tmp for the kernel to fill.
 # Reproducible: names sorted, owner root, every mtime the epoch, so the same inputs give the same bytes.
 set -euo pipefail
 
@@ -33,6 +33,10 @@ if [ -x "$busybox" ] && ! readelf -l "$busybox" 2>/dev/null | grep -q INTERP; th
         grep -qx -- "$a" <<<"$have" && ln -s busybox "$root/bin/$a"
     done
 fi
+
+# Who uid 0 is, for ps's USER column and id (everyone is root on the teaching kernel).
+echo 'root:x:0:0:root:/:/bin/sh' >"$root/etc/passwd"
+echo 'root:x:0:' >"$root/etc/group"
 
 cat >"$root/etc/motd" <<'MOTD'
 kvmlab teaching kernel: type 'help' for the book's experiments, 'exit' to end the VM.

@@ -62,7 +62,7 @@ static const int calls[] = {
 	131 /* sigaltstack */, 143 /* sched_getparam */, 145 /* sched_getscheduler */, 186 /* gettid */,
 	258 /* mkdirat */, 260 /* fchownat */, 263 /* unlinkat */, 264 /* renameat */, 266 /* symlinkat */,
 	268 /* fchmodat */, 270 /* pselect6 */, 271 /* ppoll */, 280 /* utimensat */, 295 /* preadv */,
-	296 /* pwritev */, 316 /* renameat2 */,
+	296 /* pwritev */, 316 /* renameat2 */, 115 /* getgroups */,
 };
 
 #define SCRATCH "/tmp/torture"

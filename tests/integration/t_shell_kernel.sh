@@ -12,14 +12,15 @@ rm -f in
 mkfifo in
 "$KVMLAB" run --mem 256M <in >"$OUT" 2>"$ERR" &
 vm=$!
+trap 'kill $vm 2>/dev/null' EXIT # a failed check ends the VM too, not the hang guard
 exec 3>in
 mark=0 # wait_for looks only at output after this byte offset
 
-# wait_for TEXT: until the guest printed TEXT after the mark (at most 3 minutes); the mark moves past it.
+# wait_for TEXT: until the guest printed TEXT after the mark (at most 2 minutes); the mark moves past it.
 wait_for() {
-	local at
-	for _ in $(seq 900); do
-		at=$(tail -c +$((mark + 1)) "$OUT" | grep -aboF -- "$1" | head -n 1 | cut -d: -f1)
+	local at end=$((SECONDS + 120))
+	while [ $SECONDS -lt $end ]; do
+		at=$(tail -c +$((mark + 1)) "$OUT" | grep -aboF -m 1 -- "$1" | head -n 1 | cut -d: -f1)
 		if [ -n "$at" ]; then
 			mark=$((mark + at + ${#1}))
 			return 0
@@ -27,7 +28,7 @@ wait_for() {
 		kill -0 "$vm" 2>/dev/null || fail "the VM ended before printing: $1"
 		sleep 0.2
 	done
-	fail "timed out waiting for: $1"
+	fail "timed out waiting for: $1 (after: $(tail -c +$((mark + 1)) "$OUT" | tail -n 5))"
 }
 type_() { (printf '%s' "$1" >&3) 2>/dev/null || true; } # a VM already gone is no SIGPIPE here
 # cmd LINE [PROMPT]: type LINE and Enter, wait until it ran and the prompt (default the one in /) is back;
@@ -77,9 +78,11 @@ bg=$(sed -n 's/^\[1\] \([0-9][0-9]*\)$/\1/p' last)
 [ -n "$bg" ] || fail "no [1] PID line for the background job: $(cat last)"
 cmd ps
 grep -qE "^ *$bg .*sched 1 2000" last || fail "ps does not show the background job $bg: $(cat last)"
-grep -qE "^ *1 .*sh" last || fail "ps does not show the shell as pid 1: $(cat last)"
+grep -qE "^ *1 root +/bin/sh" last || fail "ps does not show the shell as pid 1, root's: $(cat last)"
 cmd free
 grep -qE '^Mem: +[0-9]+ +[0-9]+ +[0-9]+' last || fail "free: $(cat last)"
+cmd id # /etc/passwd and getgroups
+last_has "uid=0(root) gid=0(root)" id
 cmd 'wait; echo waited=$?'
 last_has "waited=0" wait
 last_has "all done after" "sched 1 2000 &"
