@@ -13,7 +13,7 @@ mkfifo in
 "$KVMLAB" run --mem 256M <in >"$OUT" 2>"$ERR" &
 vm=$!
 trap 'kill $vm 2>/dev/null' EXIT # a failed check ends the VM too, not the hang guard
-exec 3>in
+exec 3<>in # read-write: the open cannot block, even if kvmlab never opens its end
 mark=0 # wait_for looks only at output after this byte offset
 
 # wait_for TEXT: until the guest printed TEXT after the mark (at most 2 minutes); the mark moves past it.
