@@ -3,7 +3,7 @@
 # Makefile builds into build/guest/initramfs.cpio and kvmlab carries inside its binary (vmm/default_guest.S):
 #   /bin/sh and every PROGRAM (guest/user/: the book's experiments and the kernel's test programs),
 #   /bin/busybox with symlinks for its everyday applets, if Debian's busybox-static is installed here,
-#   /etc/motd, and empty /proc /dev /tmp for the kernel to fill.
+#   /etc/motd, /etc/passwd and /etc/group (root), and empty /proc /dev /tmp for the kernel to fill.
 # Reproducible: names sorted, owner root, every mtime the epoch, so the same inputs give the same bytes.
 set -euo pipefail
 

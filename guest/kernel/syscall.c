@@ -61,6 +61,7 @@ enum {
 	SYS_getsid = 124, SYS_rt_sigpending = 127, SYS_rt_sigsuspend = 130, SYS_sigaltstack = 131,
 	SYS_tkill = 200, SYS_tgkill = 234,
 	SYS_msync = 26, /* mm.c: file mappings */
+	SYS_getgroups = 115, /* root, in no supplementary group (busybox id asks) */
 };
 
 #define N(x) [SYS_##x] = #x
@@ -78,6 +79,7 @@ static const char *const syscall_names[SYS_max] = {
 	N(pause), N(setpgid), N(getpgrp), N(setsid), N(getpgid), N(getsid), N(rt_sigpending),
 	N(rt_sigsuspend), N(sigaltstack), N(tkill), N(tgkill),
 	N(msync),
+	N(getgroups),
 };
 #undef N
 

@@ -11,15 +11,19 @@
  * Prints one line per phase and "torture: ok" at the end; exits 1 on a failed check. It only runs on the teaching
  * kernel (uname says "kvmlab"): on a real Linux it would exhaust the host's memory.
  */
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/sysinfo.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <unistd.h>
 
 static long raw6(long nr, long a, long b, long c, long d, long e, long f)
@@ -51,9 +55,32 @@ static const int calls[] = {
 	228 /* clock_gettime */, 229 /* clock_getres */, 230 /* clock_nanosleep */, 257 /* openat */,
 	262 /* newfstatat */, 267 /* readlinkat */, 269 /* faccessat */, 292 /* dup3 */, 293 /* pipe2 */,
 	302 /* prlimit64 */, 309 /* getcpu */, 318 /* getrandom */, 332 /* statx */, 439 /* faccessat2 */,
+	7 /* poll */, 23 /* select */, 74 /* fsync */, 75 /* fdatasync */, 77 /* ftruncate */, 81 /* fchdir */,
+	82 /* rename */, 83 /* mkdir */, 84 /* rmdir */, 85 /* creat */, 87 /* unlink */, 88 /* symlink */,
+	90 /* chmod */, 91 /* fchmod */, 92 /* chown */, 93 /* fchown */, 94 /* lchown */, 95 /* umask */,
+	102 /* getuid */, 104 /* getgid */, 107 /* geteuid */, 108 /* getegid */, 124 /* getsid */,
+	131 /* sigaltstack */, 143 /* sched_getparam */, 145 /* sched_getscheduler */, 186 /* gettid */,
+	258 /* mkdirat */, 260 /* fchownat */, 263 /* unlinkat */, 264 /* renameat */, 266 /* symlinkat */,
+	268 /* fchmodat */, 270 /* pselect6 */, 271 /* ppoll */, 280 /* utimensat */, 295 /* preadv */,
+	296 /* pwritev */, 316 /* renameat2 */, 115 /* getgroups */,
 };
 
-static char good[8192]; /* a valid buffer full of 0xff: as a struct, every field is -1 or huge */
+#define SCRATCH "/tmp/torture"
+
+/* Real ioctl requests (Linux's numbers): the terminal's (tty.c) and every file's (FIONBIO, FIOCLEX...). */
+static const long ioctls[] = {
+	0x5401 /* TCGETS */, 0x5402 /* TCSETS */, 0x5403 /* TCSETSW */, 0x5404 /* TCSETSF */, 0x5409 /* TCSBRK */,
+	0x540a /* TCXONC */, 0x540b /* TCFLSH */, 0x540e /* TIOCSCTTY */, 0x540f /* TIOCGPGRP */,
+	0x5410 /* TIOCSPGRP */, 0x5413 /* TIOCGWINSZ */, 0x5414 /* TIOCSWINSZ */, 0x541b /* FIONREAD */,
+	0x5421 /* FIONBIO */, 0x5422 /* TIOCNOTTY */, 0x5429 /* TIOCGSID */, 0x5450 /* FIONCLEX */,
+	0x5451 /* FIOCLEX */,
+};
+
+static long zero[2]; /* a timeout of 0 (struct timespec or timeval; select writes the rest back: 0) */
+/* A valid buffer full of 0xff: as a struct, every field is -1 or huge. Its last 64 bytes are a guard, also
+ * 0xff, so that a struct read near the end of the 8192 still finds no zeros (a time of 0xffffff seconds
+ * and 0 ns would be a valid nanosleep of 194 days) and a path there has no end. */
+static char good[8192 + 64];
 
 /* Bad values for any argument: NULL, low, kernel (higher half, direct map), non-canonical, unaligned at the
  * end of the user half, -1, huge lengths, a valid buffer (with the lengths above it is too short). */
@@ -61,7 +88,7 @@ static long garbage(int i)
 {
 	static const long v[] = {
 		0, 1, 0xfff, (long)0xffffffff80000000ul, (long)0xffff800000000000ul, 0x0000800000000000l,
-		0x00007ffffffffff0l, -1, 0x7fffffffffffl, 1l << 40, (long)good, (long)good + sizeof(good) - 3,
+		0x00007ffffffffff0l, -1, 0x7fffffffffffl, 1l << 40, (long)good, (long)good + 8192 - 3,
 	};
 	return v[i % (int)(sizeof(v) / sizeof(v[0]))];
 }
@@ -78,6 +105,10 @@ static void hammer(int nr)
 		_exit(6);
 	close(q[1]);
 	dup2(q[0], 0);
+	/* A garbage path may be a real name: "\xff\xff\xff" (the end of `good`) with O_CREAT creates it. Here
+	 * in a scratch directory, which the parent empties after each call. */
+	if (chdir(SCRATCH) < 0)
+		_exit(7);
 	for (int a = 0; a < NGARBAGE; a++)
 		for (int b = 0; b < NGARBAGE; b++)
 			for (int c = 0; c < NGARBAGE; c++) {
@@ -86,21 +117,80 @@ static void hammer(int nr)
 				/* read/pread/readv/nanosleep with a valid fd and buffer may still wait: bound
 				 * the size and the time with what the garbage offers. nanosleep/clock_nanosleep
 				 * read their time from `good` (all 0xff: a negative time, EINVAL). */
-				if ((nr == 0 || nr == 17 || nr == 19) && x >= 0 && x <= 2)
+				if ((nr == 0 || nr == 17 || nr == 19 || nr == 295) && x >= 0 && x <= 2)
 					x = 0;
+				/* poll and select may wait for their timeout, forever if there is none: a
+				 * zero one instead of NULL or a time (garbage pointers stay). */
+				if (nr == 7 || (nr == 271 && z == 0))
+					z = nr == 7 ? 0 : (long)zero;
+				if ((nr == 23 || nr == 270) && garbage(b + c) == 0) {
+					raw6(nr, x, y, z, garbage(a + b), (long)zero, garbage(a + c));
+					continue;
+				}
 				if (nr == 61 && x == -1 && (c & 1))
 					continue; /* wait4(-1) without WNOHANG: no children here, ECHILD anyway */
 				raw6(nr, x, y, z, garbage(a + b), garbage(b + c), garbage(a + c));
 			}
+	if (nr == 16) /* garbage requests never name a real one: the terminal's and the fds' requests too */
+		for (int fd = 0; fd < 4; fd++)
+			for (size_t r = 0; r < sizeof(ioctls) / sizeof(ioctls[0]); r++)
+				for (int a = 0; a < NGARBAGE; a++)
+					raw6(16, fd, ioctls[r], garbage(a), 0, 0, 0);
 	_exit(0);
+}
+
+/* The free memory now, in KiB (printed after each phase: where a leak starts shows). */
+static unsigned long free_kib(void)
+{
+	struct sysinfo si;
+
+	return sysinfo(&si) < 0 ? 0 : si.freeram / 1024;
+}
+
+/* Remove everything in directory `dir` (what garbage paths created: files, directories, symbolic links);
+ * returns how many names it removed, -1 if it could not. getdents64 into the stack, not opendir: malloc
+ * would grow this process's own heap, and the free memory it measures with it. */
+static int empty_dir(const char *dir)
+{
+	char buf[2048], path[512];
+	int fd = open(dir, O_RDONLY | O_DIRECTORY), n = 0;
+	long got;
+
+	if (fd < 0)
+		return -1;
+	while ((got = raw6(217 /* getdents64 */, fd, (long)buf, sizeof(buf), 0, 0, 0)) > 0) {
+		for (long off = 0; off < got;) {
+			struct dirent *e = (struct dirent *)(buf + off);
+
+			off += e->d_reclen;
+			if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+				continue;
+			snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+			if (unlink(path) < 0 && (empty_dir(path) < 0 || rmdir(path) < 0))
+				n = -1;
+			else if (n >= 0)
+				n++;
+		}
+	}
+	close(fd);
+	return got < 0 ? -1 : n;
 }
 
 static int garbage_phase(void)
 {
-	int died = 0;
+	int died = 0, made = 0, n, have_tty, fl;
+	struct termios tty;
+
+	if (mkdir(SCRATCH, 0755) < 0)
+		return perror("mkdir " SCRATCH), -1;
+	/* The terminal is shared: a child's TCSETS or FIONBIO with garbage changes it for us too. */
+	have_tty = tcgetattr(1, &tty) == 0;
+	fl = fcntl(1, F_GETFL);
+	signal(SIGTTOU, SIG_IGN);
 
 	for (size_t i = 0; i < sizeof(calls) / sizeof(calls[0]); i++) {
 		int st;
+		unsigned long kib = free_kib();
 		pid_t pid = fork();
 
 		if (pid < 0)
@@ -109,16 +199,28 @@ static int garbage_phase(void)
 			hammer(calls[i]);
 		if (waitpid(pid, &st, 0) != pid)
 			return perror("waitpid"), -1;
+		if (have_tty)
+			tcsetattr(1, TCSANOW, &tty), tcsetpgrp(1, getpgrp());
+		fcntl(1, F_SETFL, fl);
 		if (WIFSIGNALED(st)) {
 			printf("  call %d killed its child with signal %d (allowed)\n", calls[i], WTERMSIG(st));
 			died++;
 		}
+		while ((n = empty_dir(SCRATCH)) > 0) /* again until empty: removing may move the others */
+			made += n;
+		if (n < 0)
+			return fprintf(stderr, "cannot empty " SCRATCH " after call %d\n", calls[i]), -1;
+		if (free_kib() != kib) /* the child's memory is all back once it is reaped */
+			printf("  call %d: free memory %lu KiB before, %lu KiB after\n", calls[i], kib, free_kib());
 	}
 	/* kill with pids that exist nowhere, and signal numbers out of range for ourselves. */
 	if (kill(999999, SIGKILL) == 0 || kill(getpid(), 1000) == 0 || kill(getpid(), -5) == 0)
 		return fprintf(stderr, "kill accepted a bad pid or signal\n"), -1;
-	printf("torture: garbage to %zu system calls x %d argument sets: the kernel survived (%d children killed)\n",
-	       sizeof(calls) / sizeof(calls[0]), NGARBAGE * NGARBAGE * NGARBAGE, died);
+	if (rmdir(SCRATCH) < 0)
+		return perror("rmdir " SCRATCH), -1;
+	printf("torture: garbage to %zu system calls x %d argument sets: the kernel survived (%d children killed, "
+	       "%d names made and removed)\n", sizeof(calls) / sizeof(calls[0]), NGARBAGE * NGARBAGE * NGARBAGE, died,
+	       made);
 	return 0;
 }
 
@@ -176,20 +278,29 @@ static int memory_phase(void)
 	       WIFSIGNALED(st) ? "killed by signal" : "exited with", WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
 
 	pid = fork();
-	if (pid == 0) { /* grow the heap until brk refuses; then it must still work */
-		size_t got = 0;
+	if (pid == 0) { /* grow the heap until brk refuses (musl's sbrk only answers sbrk(0): brk itself) */
+		long start = raw6(12, 0, 0, 0, 0, 0, 0), cur = start;
+		volatile char *page;
 
-		while (sbrk(1 << 20) != (void *)-1)
-			got += 1 << 20;
-		printf("torture: brk grew by %zu MiB, then refused (%s)\n", got >> 20, strerror(errno));
-		_exit(errno == ENOMEM ? 0 : 5);
+		for (;;) {
+			long want = cur + (1 << 20);
+
+			if (raw6(12, want, 0, 0, 0, 0, 0) != want)
+				break; /* refused: the break stays where it was */
+			cur = want;
+		}
+		printf("torture: brk grew by %ld MiB, then refused\n", (cur - start) >> 20);
+		/* It still works: shrink it back, grow a page, use it. */
+		if (raw6(12, start, 0, 0, 0, 0, 0) != start || raw6(12, start + 4096, 0, 0, 0, 0, 0) != start + 4096)
+			_exit(5);
+		page = (volatile char *)start;
+		page[0] = 1, page[4095] = 2;
+		_exit(cur - start >= 256l << 20 && page[0] + page[4095] == 3 ? 0 : 5);
 	}
 	if (pid < 0 || waitpid(pid, &st, 0) != pid)
 		return perror("fork/waitpid"), -1;
-	if (!WIFEXITED(st) && WTERMSIG(st) != SIGKILL)
-		return fprintf(stderr, "the brk child died with signal %d\n", WTERMSIG(st)), -1;
-	if (WIFEXITED(st) && WEXITSTATUS(st))
-		return fprintf(stderr, "the brk child exited with %d\n", WEXITSTATUS(st)), -1;
+	if (!WIFEXITED(st) || WEXITSTATUS(st))
+		return fprintf(stderr, "the brk child ended with wait status %#x\n", st), -1;
 	return 0;
 }
 
@@ -203,8 +314,13 @@ static void __attribute__((noinline)) touch_stack(void)
 		pad[i] = 0;
 }
 
-int main(void)
+/* torture [garbage] [fork] [memory]: the phases named, in this order (default: all three). */
+int main(int argc, char **argv)
 {
+	static const struct {
+		const char *name;
+		int (*run)(void);
+	} phases[] = { { "garbage", garbage_phase }, { "fork", fork_phase }, { "memory", memory_phase } };
 	struct utsname u;
 	struct sysinfo before, after;
 
@@ -217,8 +333,17 @@ int main(void)
 	touch_stack();
 	if (sysinfo(&before) < 0)
 		return perror("sysinfo"), 1;
-	if (garbage_phase() < 0 || fork_phase() < 0 || memory_phase() < 0)
-		return 1;
+	for (size_t i = 0; i < sizeof(phases) / sizeof(phases[0]); i++) {
+		int want = argc < 2;
+
+		for (int a = 1; a < argc; a++)
+			want |= !strcmp(argv[a], phases[i].name);
+		if (!want)
+			continue;
+		if (phases[i].run() < 0)
+			return 1;
+		printf("torture: after %s: free memory %lu KiB\n", phases[i].name, free_kib());
+	}
 	if (sysinfo(&after) < 0)
 		return perror("sysinfo"), 1;
 	printf("torture: free memory %lu KiB before, %lu KiB after; processes %u before, %u after\n",
