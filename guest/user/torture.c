@@ -314,6 +314,43 @@ static void __attribute__((noinline)) touch_stack(void)
 		pad[i] = 0;
 }
 
+/* The kernel loads a program's pages on demand, so a code path run for the first time (the clean-up after
+ * the first call that created a file, say) would fault a page in and look like memory that never came back.
+ * Fault in every page of the program's image and heap first, from /proc/self/maps: read what is read-only,
+ * rewrite what is writable (a read alone would map the file's page, and the first write copy it later).
+ * Not the stack's whole reservation: touch_stack() takes what this program uses. */
+static void touch_image(void)
+{
+	static char maps[8192];
+	int fd = open("/proc/self/maps", O_RDONLY);
+	ssize_t n = fd < 0 ? -1 : read(fd, maps, sizeof(maps) - 1);
+
+	if (fd >= 0)
+		close(fd);
+	if (n <= 0)
+		return;
+	maps[n] = '\0';
+	for (char *line = maps; line && *line;) {
+		char *next = strchr(line, '\n');
+		unsigned long lo, hi;
+		char perm[5];
+
+		if (next)
+			*next++ = '\0';
+		if (sscanf(line, "%lx-%lx %4s", &lo, &hi, perm) == 3 && perm[0] == 'r' && !strstr(line, "[stack]") &&
+		    hi - lo <= (64ul << 20))
+			for (unsigned long a = lo; a < hi; a += 4096) {
+				volatile char *c = (volatile char *)a;
+
+				if (perm[1] == 'w')
+					*c = *c;
+				else
+					(void)*c;
+			}
+		line = next;
+	}
+}
+
 /* torture [garbage] [fork] [memory]: the phases named, in this order (default: all three). */
 int main(int argc, char **argv)
 {
@@ -331,6 +368,7 @@ int main(int argc, char **argv)
 	setvbuf(stdout, NULL, _IONBF, 0); /* no stdio buffer to allocate later */
 	memset(good, 0xff, sizeof(good));
 	touch_stack();
+	touch_image();
 	if (sysinfo(&before) < 0)
 		return perror("sysinfo"), 1;
 	for (size_t i = 0; i < sizeof(phases) / sizeof(phases[0]); i++) {
