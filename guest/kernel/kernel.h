@@ -116,6 +116,7 @@ int copyout(pte_t *pml4, u64 dst, const void *src, u64 n);
 int copyin(pte_t *pml4, void *dst, u64 src, u64 n);
 long copyinstr(pte_t *pml4, char *dst, u64 src, u64 max);
 u64 vm_rss_pages(pte_t *pml4); /* user pages present in the page tables */
+void vm_each_user_pte(pte_t *pml4, void (*fn)(pte_t pte, void *arg), void *arg);
 
 /* mm.c: virtual memory areas, demand paging, copy-on-write, mmap & co. */
 struct proc;

@@ -476,23 +476,19 @@ struct rollup {
 	u64 rss, pss_bytes, priv[2], shared[2]; /* pages; [0] clean, [1] dirty */
 };
 
-static void rollup_pt(struct rollup *r, pte_t *pt)
+static void rollup_pte(pte_t pte, void *arg)
 {
-	for (int l = 0; l < 512; l++) {
-		u32 refs;
-		bool dirty = (pt[l] & PTE_D) != 0;
+	struct rollup *r = arg;
+	u32 refs = page_ref(PTE_ADDR(pte));
+	bool dirty = (pte & PTE_D) != 0;
 
-		if (!(pt[l] & PTE_P))
-			continue;
-		refs = page_ref(PTE_ADDR(pt[l]));
-		refs = refs ? refs : 1;
-		r->rss++;
-		r->pss_bytes += PAGE_SIZE / refs;
-		if (refs > 1)
-			r->shared[dirty]++;
-		else
-			r->priv[dirty]++;
-	}
+	refs = refs ? refs : 1;
+	r->rss++;
+	r->pss_bytes += PAGE_SIZE / refs;
+	if (refs > 1)
+		r->shared[dirty]++;
+	else
+		r->priv[dirty]++;
 }
 
 static void gen_psmaps_rollup(struct out *o, struct proc *p)
@@ -500,23 +496,8 @@ static void gen_psmaps_rollup(struct out *o, struct proc *p)
 	struct rollup r = { 0 };
 	pte_t *pml4 = p->pml4;
 
-	for (int i = 0; pml4 && i < 256; i++) { /* the user half's four levels */
-		pte_t *pdpt;
-
-		if (!(pml4[i] & PTE_P))
-			continue;
-		pdpt = P2V(PTE_ADDR(pml4[i]));
-		for (int j = 0; j < 512; j++) {
-			pte_t *pd;
-
-			if (!(pdpt[j] & PTE_P))
-				continue;
-			pd = P2V(PTE_ADDR(pdpt[j]));
-			for (int k = 0; k < 512; k++)
-				if (pd[k] & PTE_P)
-					rollup_pt(&r, P2V(PTE_ADDR(pd[k])));
-		}
-	}
+	if (pml4)
+		vm_each_user_pte(pml4, rollup_pte, &r);
 	add(o, "00400000-7ffffffff000 ---p 00000000 00:00 0                          [rollup]\n");
 	add(o, "Rss:            %8lu kB\nPss:            %8lu kB\n", r.rss * 4, r.pss_bytes / 1024);
 	add(o, "Shared_Clean:   %8lu kB\nShared_Dirty:   %8lu kB\n", r.shared[0] * 4, r.shared[1] * 4);

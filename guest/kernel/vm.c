@@ -204,11 +204,10 @@ void vm_init(void)
  * on, the kernel needs no stac/clac because it never reads a user page
  * through a user mapping. */
 
-/* Free the VMAs, every frame mapped in the user half, then the tables,
- * then the PML4. */
-void vm_free_user(pte_t *pml4)
+/* Call fn(pte, arg) for every present page table entry of the user half:
+ * the four levels walked once, for whoever needs to see every user page. */
+void vm_each_user_pte(pte_t *pml4, void (*fn)(pte_t pte, void *arg), void *arg)
 {
-	mm_free(pml4);
 	for (int i = 0; i < 256; i++) {
 		pte_t *pdpt;
 
@@ -229,11 +228,31 @@ void vm_free_user(pte_t *pml4)
 				pt = P2V(PTE_ADDR(pd[k]));
 				for (int l = 0; l < 512; l++)
 					if (pt[l] & PTE_P)
-						kfree(P2V(PTE_ADDR(pt[l])));
+						fn(pt[l], arg);
 			}
 		}
 	}
+}
+
+static void free_frame(pte_t pte, void *arg)
+{
+	(void)arg;
+	kfree(P2V(PTE_ADDR(pte)));
+}
+
+/* Free the VMAs, every frame mapped in the user half, then the tables,
+ * then the PML4. */
+void vm_free_user(pte_t *pml4)
+{
+	mm_free(pml4);
+	vm_each_user_pte(pml4, free_frame, NULL);
 	vm_destroy(pml4);
+}
+
+static void count_page(pte_t pte, void *arg)
+{
+	(void)pte;
+	(*(u64 *)arg)++;
 }
 
 /* The resident set: how many user pages the page tables map (shared
@@ -242,29 +261,7 @@ u64 vm_rss_pages(pte_t *pml4)
 {
 	u64 n = 0;
 
-	for (int i = 0; i < 256; i++) {
-		pte_t *pdpt;
-
-		if (!(pml4[i] & PTE_P))
-			continue;
-		pdpt = P2V(PTE_ADDR(pml4[i]));
-		for (int j = 0; j < 512; j++) {
-			pte_t *pd;
-
-			if (!(pdpt[j] & PTE_P))
-				continue;
-			pd = P2V(PTE_ADDR(pdpt[j]));
-			for (int k = 0; k < 512; k++) {
-				pte_t *pt;
-
-				if (!(pd[k] & PTE_P))
-					continue;
-				pt = P2V(PTE_ADDR(pd[k]));
-				for (int l = 0; l < 512; l++)
-					n += (pt[l] & PTE_P) != 0;
-			}
-		}
-	}
+	vm_each_user_pte(pml4, count_page, &n);
 	return n;
 }
 
