@@ -74,108 +74,13 @@ void console_putc(char c)
 	uart_putc(c);
 }
 
-/* One number in base 10 or 16, right-aligned in `width`, padded with `pad`. */
-static int print_num(u64 v, int base, bool neg, int width, char pad)
+static void put_console(char c, void *arg)
 {
-	char buf[24];
-	int n = 0, out = 0;
-
-	do {
-		buf[n++] = "0123456789abcdef"[v % base];
-		v /= base;
-	} while (v);
-	if (neg && pad == '0') { /* -0042, not 00-42 */
-		console_putc('-');
-		out++;
-		width--;
-		neg = false;
-	}
-	if (neg)
-		buf[n++] = '-';
-	for (; width > n; width--, out++)
-		console_putc(pad);
-	while (n)
-		console_putc(buf[--n]), out++;
-	return out;
+	(void)arg;
+	console_putc(c);
 }
 
-/*
- * A small printf: %d %i %u %x %p %s %c %%, with an optional '-' (left-align
- * strings), '0' (zero padding), a width and the 'l' / 'll' size prefixes.
- */
-static int vkprintf(const char *fmt, va_list ap)
-{
-	int out = 0;
-
-	for (; *fmt; fmt++) {
-		int width = 0, lng = 0;
-		bool left = false;
-		char pad = ' ';
-
-		if (*fmt != '%') {
-			console_putc(*fmt);
-			out++;
-			continue;
-		}
-		fmt++;
-		if (*fmt == '-')
-			left = true, fmt++;
-		if (*fmt == '0')
-			pad = '0', fmt++;
-		while (*fmt >= '0' && *fmt <= '9')
-			width = width * 10 + (*fmt++ - '0');
-		while (*fmt == 'l')
-			lng++, fmt++;
-		switch (*fmt) {
-		case 'd':
-		case 'i': {
-			i64 v = lng ? va_arg(ap, i64) : va_arg(ap, int);
-			out += print_num(v < 0 ? -(u64)v : (u64)v, 10, v < 0, width, pad);
-			break;
-		}
-		case 'u':
-			out += print_num(lng ? va_arg(ap, u64) : va_arg(ap, unsigned), 10, false, width, pad);
-			break;
-		case 'x':
-			out += print_num(lng ? va_arg(ap, u64) : va_arg(ap, unsigned), 16, false, width, pad);
-			break;
-		case 'p':
-			console_putc('0'), console_putc('x');
-			out += 2 + print_num((u64)va_arg(ap, void *), 16, false, 16, '0');
-			break;
-		case 'c':
-			console_putc((char)va_arg(ap, int));
-			out++;
-			break;
-		case 's': {
-			const char *s = va_arg(ap, const char *);
-			int len;
-
-			if (!s)
-				s = "(null)";
-			len = (int)strlen(s);
-			for (; !left && width > len; width--, out++)
-				console_putc(' ');
-			for (; *s; s++, out++)
-				console_putc(*s);
-			for (; left && width > len; width--, out++)
-				console_putc(' ');
-			break;
-		}
-		case '%':
-			console_putc('%');
-			out++;
-			break;
-		case '\0':
-			return out;
-		default: /* unknown: print it as written */
-			console_putc('%');
-			console_putc(*fmt);
-			out += 2;
-		}
-	}
-	return out;
-}
+static int vkprintf(const char *fmt, va_list ap) { return kvformat(put_console, NULL, fmt, ap); }
 
 int kprintf(const char *fmt, ...)
 {

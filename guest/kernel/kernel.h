@@ -24,6 +24,8 @@ void panic(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn))
 void kexit(int status) __attribute__((noreturn));
 
 /* lib.c */
+#include <stdarg.h>
+int kvformat(void (*put)(char, void *), void *arg, const char *fmt, va_list ap);
 void *memset(void *d, int c, size_t n);
 void *memcpy(void *d, const void *s, size_t n);
 size_t strlen(const char *s);

@@ -38,85 +38,27 @@ static char pid_name[NPROC][12];
 static struct inode fd_ino[NPROC][NOFILE];
 static char fd_name[NOFILE][4];
 
-/* --- a small snprintf: %d %u %x %s %c, 'l', '-', '0' and a width ----------- */
+/* --- snprintf on the kernel's printf (lib.c's kvformat) --------------------- */
 
 struct out {
 	char *buf;
 	long size, len;
 };
 
-static void put(struct out *o, char c)
+static void put(char c, void *arg)
 {
+	struct out *o = arg;
+
 	if (o->len < o->size - 1)
 		o->buf[o->len] = c;
 	o->len++;
-}
-
-static void put_num(struct out *o, u64 v, int base, bool neg, int width, char pad, bool left)
-{
-	char d[24];
-	int n = 0;
-
-	do {
-		d[n++] = "0123456789abcdef"[v % (u64)base];
-		v /= (u64)base;
-	} while (v);
-	if (neg)
-		d[n++] = '-';
-	for (; !left && width > n; width--)
-		put(o, pad);
-	for (int i = n; i > 0; i--)
-		put(o, d[i - 1]);
-	for (; left && width > n; width--)
-		put(o, ' ');
 }
 
 static int kvsnprintf(char *buf, long size, const char *fmt, va_list ap)
 {
 	struct out o = { buf, size, 0 };
 
-	for (; *fmt; fmt++) {
-		int width = 0, lng = 0;
-		bool left = false;
-		char pad = ' ';
-
-		if (*fmt != '%') {
-			put(&o, *fmt);
-			continue;
-		}
-		if (*++fmt == '-')
-			left = true, fmt++;
-		if (*fmt == '0')
-			pad = '0', fmt++;
-		while (*fmt >= '0' && *fmt <= '9')
-			width = width * 10 + (*fmt++ - '0');
-		while (*fmt == 'l')
-			lng++, fmt++;
-		if (*fmt == 'd') {
-			i64 v = lng ? va_arg(ap, i64) : va_arg(ap, int);
-
-			put_num(&o, v < 0 ? -(u64)v : (u64)v, 10, v < 0, width, pad, left);
-		} else if (*fmt == 'u' || *fmt == 'x') {
-			put_num(&o, lng ? va_arg(ap, u64) : va_arg(ap, unsigned), *fmt == 'u' ? 10 : 16,
-				false, width, pad, left);
-		} else if (*fmt == 's') {
-			const char *s = va_arg(ap, const char *);
-			int n = (int)strlen(s);
-
-			for (; !left && width > n; width--)
-				put(&o, ' ');
-			while (*s)
-				put(&o, *s++);
-			for (; left && width > n; width--)
-				put(&o, ' ');
-		} else if (*fmt == 'c') {
-			put(&o, (char)va_arg(ap, int));
-		} else if (*fmt == '%') {
-			put(&o, '%');
-		} else if (!*fmt) {
-			break;
-		}
-	}
+	kvformat(put, &o, fmt, ap);
 	if (size > 0)
 		buf[o.len < size ? o.len : size - 1] = 0;
 	return (int)o.len;

@@ -39,7 +39,10 @@ assert fixed[1] - fixed[0] < 16 and rss[1] - rss[0] < 1024, (fixed, rss)
 # touch -> done: 2560 pages of 4 KiB touched in the guest, each also a first touch for the host.
 assert 2560 <= fixed[2] - fixed[1] < 2560 + 64, fixed
 assert taken[2] - taken[1] >= 2560, taken
-assert 9 * 1024 <= rss[2] - rss[1] < 14 * 1024, rss
+# kvmlab's RSS climbs with them, but not always by the whole 10 MiB: the host may back guest memory with
+# 2 MiB transparent huge pages, so RSS moves in 2 MiB steps and a step can have been taken by earlier
+# use of the same 2 MiB (seen: exactly 8 MiB once), while pf_fixed above counts every 4 KiB mapping.
+assert 4 * 1024 <= rss[2] - rss[1] < 14 * 1024, rss
 assert all(a <= b for a, b in zip(exits, exits[1:])), exits
 
 # The trace: the same markers, in order, on vCPU 0.
