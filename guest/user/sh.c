@@ -66,36 +66,39 @@ static char **posv; /* $0 $1 ... */
 static int posc;
 static jmp_buf on_error; /* back to the top level: a line too long, out of memory */
 
-static void say(const char *fmt, ...)
+static int write_all(int fd, const char *buf, size_t n);
+
+/* Formatted output to fd, at most 1 KiB; 0, or -1 if the write failed. */
+static int vfdprint(int fd, const char *fmt, va_list ap)
 {
 	char buf[1024];
-	va_list ap;
-	int n;
+	int n = vsnprintf(buf, sizeof(buf), fmt, ap);
 
-	va_start(ap, fmt);
-	n = vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
 	if (n > (int)sizeof(buf) - 1)
 		n = sizeof(buf) - 1;
-	if (n > 0 && write(2, buf, (size_t)n) < 0)
-		return;
+	return n > 0 ? write_all(fd, buf, (size_t)n) : 0;
 }
 
-static int write_all(int fd, const char *buf, size_t n);
+/* Messages to stderr. */
+static void say(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vfdprint(2, fmt, ap);
+	va_end(ap);
+}
 
 /* Formatted output to stdout (builtins); 0, or -1 if the write failed. */
 static int out(const char *fmt, ...)
 {
-	char buf[1024];
 	va_list ap;
-	int n;
+	int r;
 
 	va_start(ap, fmt);
-	n = vsnprintf(buf, sizeof(buf), fmt, ap);
+	r = vfdprint(1, fmt, ap);
 	va_end(ap);
-	if (n > (int)sizeof(buf) - 1)
-		n = sizeof(buf) - 1;
-	return n > 0 ? write_all(1, buf, (size_t)n) : 0;
+	return r;
 }
 
 /* Write all of buf to fd (a pipe may take it in pieces). */
