@@ -16,7 +16,8 @@
 #     of error level logged while COMMAND ran (a KVM WARN, an oops) are echoed to stderr afterwards,
 #     prefixed "l1 kernel:".
 #   - We exit with COMMAND's exit status. If the L1 cannot boot, gets no /dev/kvm, dies, or the whole run
-#     exceeds --timeout (default 1800 s), we print the tail of the L1's kernel log and QEMU's messages, then
+#     exceeds --timeout (default 1800 s), or freezes (no sign of life from its /init for
+#     KVMLAB_L1_STALL seconds, default 180), we print the tail of the L1's kernel log and QEMU's messages, then
 #     one line "l1: ERROR: <which>", and exit 125.
 #   - Without --interactive, COMMAND's stdin is /dev/null (no tty needed, as in CI); its stdout is a pipe
 #     unless our stdout is a terminal. With --interactive, our terminal is wired to the L1's serial port,
@@ -28,7 +29,8 @@
 #     TERM=(ours, or dumb) KVMLAB_NESTED=1, plus our CI, TMPDIR and KVMLAB_* variables. It has /proc, /sys,
 #     /dev (devtmpfs: /dev/kvm mode 0666, /dev/null, /dev/tty*), /dev/pts, /dev/shm, a fresh tmpfs on /run;
 #     /tmp is the host's, writable through the overlay. The overlay's upper layer is RAM: the L1 has 3 GB.
-#   - Env: KVMLAB_L1_KERNEL=/path/vmlinuz-VERSION picks another kernel (its modules must be in
+#   - Env: KVMLAB_L1_ERROR_FILE=FILE receives that line's reason too (for tests/integration/launch.sh);
+#     KVMLAB_L1_KERNEL=/path/vmlinuz-VERSION picks another kernel (its modules must be in
 #     /lib/modules/VERSION); KVMLAB_L1_KEEP=1 keeps the run directory (kernel log, QEMU's stderr, status);
 #     KVMLAB_L1_SMP=N (default 1) and KVMLAB_L1_CPU=MODEL (default max) change the L1's CPUs.
 #   - Cache: build/nested/ holds our initramfs (~6 MB, keyed on this file, the kernel version, busybox and
@@ -80,6 +82,7 @@ case "$timeout_s" in '' | *[!0-9]*) usage ;; esac
 
 die() { # one clear line, exit 125 (reserved by this runner for "the L1 itself failed")
     echo "l1: ERROR: $*" >&2
+    [ -z "${KVMLAB_L1_ERROR_FILE:-}" ] || echo "$*" >"$KVMLAB_L1_ERROR_FILE"
     exit 125
 }
 
@@ -138,6 +141,9 @@ mount -t devtmpfs dev /dev
 mount -t proc proc /proc
 mount -t sysfs sys /sys
 st boot
+# A sign of life every 10 s: the host script tells a frozen L1 (the emulator stuck, the kernel spinning
+# with interrupts off) from a command that is merely slow, and stops waiting for the frozen one.
+(while sleep 10; do st "alive $(cut -d" " -f1 /proc/uptime)"; done) &
 # kvm's modules load on the other vCPU while we mount the host's tree: less to wait for.
 (for m in $(cat /modules-kvm); do insmod "/mod/$m" || { echo "insmod $m failed" >/kvm-failed; exit 1; }; done) &
 kvm_loader=$!
@@ -172,6 +178,12 @@ for arg in $(cat /proc/cmdline); do case "$arg" in kvmlab_job=*) job=${arg#kvmla
 . "/host$job/job.conf" # L1_INTERACTIVE L1_PIPE
 cp "/host$job/job.sh" $R/run/kvmlab-job.sh
 
+# For the host script's post-mortem of a frozen L1: the kernel's text symbols, written to the run
+# directory (a writable 9p share) in the background while the command starts.
+mkdir /l1out
+if mount -t 9p -o trans=virtio,version=9p2000.L l1out /l1out; then
+    (grep ' [tT] ' /proc/kallsyms >/l1out/kallsyms.tmp && mv /l1out/kallsyms.tmp /l1out/kallsyms) &
+fi
 st run "$(cut -d" " -f1 /proc/uptime)"
 echo "<3>kvmlab-l1: command starts" >/dev/kmsg # marks where the command's part of the kernel log begins
 tty=/dev/ttyS0
@@ -310,6 +322,38 @@ pipe=0
 printf 'L1_INTERACTIVE=%s\nL1_PIPE=%s\n' "$interactive" "$pipe" >"$run/job.conf"
 : >"$run/status"
 
+mkdir "$run/l1out"
+mkfifo "$run/mon.in" "$run/mon.out"
+
+# freeze_report: where the frozen L1's CPU is, from QEMU's monitor, symbolized with the L1 kernel's
+# /proc/kallsyms (copied out at boot): RIP, interrupts on or off, and the kernel addresses on its stack.
+freeze_report() {
+    local regs rip rsp rfl words
+    exec 7<>"$run/mon.out" # (read-write: never blocks; QEMU holds both ends open)
+    timeout 2 cat <&7 >/dev/null || true # the monitor's greeting
+    printf 'info registers\n' >"$run/mon.in"
+    regs=$(timeout 5 cat <&7 | tr -d '\r' || true)
+    rip=$(sed -n 's/.*RIP=\([0-9a-f]*\).*/\1/p' <<<"$regs" | head -n 1)
+    rsp=$(sed -n 's/.*RSP=\([0-9a-f]*\).*/\1/p' <<<"$regs" | head -n 1)
+    rfl=$(sed -n 's/.*RFL=\([0-9a-f]*\).*/\1/p' <<<"$regs" | head -n 1)
+    [ -n "$rip" ] || { echo "l1: QEMU's monitor did not answer (QEMU itself is stuck?)"; exec 7>&-; return; }
+    words=
+    if [ -n "$rsp" ]; then
+        printf 'x/48gx 0x%s\n' "$rsp" >"$run/mon.in"
+        words=$(timeout 5 cat <&7 | tr -d '\r' | grep -oE '0x[0-9a-f]{16}' | sed -n '2~1p' || true)
+    fi
+    exec 7>&-
+    echo "l1: the frozen CPU: RIP $rip, RSP $rsp, interrupts $( (( 0x${rfl:-0} & 0x200 )) && echo on || echo off)"
+    [ -s "$run/l1out/kallsyms" ] || { echo "l1: (no kallsyms from the L1 to name them)"; return; }
+    # Each address to the symbol at or below it (binary search in the sorted table); the first is RIP.
+    { echo "$rip"; for w in $words; do echo "${w#0x}"; done; } | LC_ALL=C awk '
+        NR == FNR { a[n] = $1; s[n++] = $3 (NF > 3 ? $4 : ""); next }
+        { x = sprintf("%016s", $1); if (x < a[0] || x > a[n - 1]) next
+          lo = 0; hi = n - 1; while (lo < hi) { m = int((lo + hi + 1) / 2); if (a[m] <= x) lo = m; else hi = m - 1 }
+          if (FNR == 1) print "l1: in " s[lo]; else if (!seen[s[lo]]++ && k++ < 16) st = st " " s[lo] }
+        END { if (st != "") print "l1: kernel text on its stack (newest first):" st }' <(LC_ALL=C sort "$run/l1out/kallsyms") -
+}
+
 # --- boot it ----------------------------------------------------------------------------------------------
 saved_tty=
 [ "$interactive" = 1 ] && [ -t 0 ] && saved_tty=$(stty -g)
@@ -342,7 +386,9 @@ qemu=(qemu-system-x86_64 -accel tcg,thread=single -cpu "${KVMLAB_L1_CPU:-max}" -
     -serial "file:$run/kernel.log"                       # ttyS1: kernel console
     -serial "file:$run/status"                           # ttyS2: status lines from /init
     -virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap
-    -kernel "$boot_kernel" -initrd "$initrd"
+    -virtfs "local,path=$run/l1out,mount_tag=l1out,security_model=none"
+    -chardev "pipe,id=mon,path=$run/mon" -mon chardev=mon,mode=readline # for freeze_report
+    -pidfile "$run/qemu.pid" -kernel "$boot_kernel" -initrd "$initrd"
     -append "console=ttyS1 quiet panic=-1 $fast kvmlab_job=$run")
 
 if [ "$interactive" = 1 ]; then
@@ -354,9 +400,27 @@ else
     timeout -k 10 "$timeout_s" "${qemu[@]}" </dev/null 2>"$run/qemu.err" &
 fi
 qpid=$!
+# The watchdog: /init writes "alive" every 10 s; if nothing reaches the status file for $stall_s
+# seconds, the L1 has frozen: stop QEMU now rather than at --timeout.
+stall_s=${KVMLAB_L1_STALL:-180}
+(
+    while sleep 5; do
+        age=$(($(date +%s) - $(stat -c %Y "$run/status")))
+        [ "$age" -lt "$stall_s" ] && continue
+        echo "$age" >"$run/stalled"
+        freeze_report >"$run/freeze" 2>&1
+        kill "$qpid" 2>/dev/null # timeout passes SIGTERM on to QEMU
+        sleep 15
+        kill -KILL "$(cat "$run/qemu.pid" 2>/dev/null)" 2>/dev/null
+        exit 0
+    done
+) &
+wpid=$!
 qrc=0
 wait "$qpid" || qrc=$?
 qpid=
+kill "$wpid" 2>/dev/null || true
+wait "$wpid" 2>/dev/null || true
 [ -z "$saved_tty" ] || stty "$saved_tty" 2>/dev/null || true
 
 # --- what happened ----------------------------------------------------------------------------------------
@@ -376,6 +440,14 @@ for f in "$run/kernel.log" "$run/qemu.err"; do # the evidence, before the verdic
     tail -n 25 "$f" | tr -d '\r' | sed 's/^/  /' >&2
 done
 reason=$(sed -n 's/^fail [a-z]* //p' <<<"$status" | head -n 1)
+if [ -s "$run/stalled" ]; then
+    cat "$run/freeze" >&2 2>/dev/null || true
+    last=$(sed -n 's/^alive //p' <<<"$status" | tail -n 1)
+    where="while booting"
+    said run && where="while the command ran"
+    last=${last:+last seen at L1 uptime $last s}
+    die "the L1 froze $where: no sign of life for $(cat "$run/stalled") s (${last:-none since boot}); stopped it"
+fi
 if [ "$qrc" = 124 ] || [ "$qrc" = 137 ]; then
     if said run; then die "timed out after ${timeout_s}s (the command was still running in the L1)"; fi
     die "timed out after ${timeout_s}s while the L1 was booting"
