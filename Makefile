@@ -1,5 +1,7 @@
 # kvmlab — one entry point. `make run` and `make check` are the whole set-up.
 CC      ?= gcc
+# `make` alone builds everything (the initramfs rule further down would otherwise be the default).
+.DEFAULT_GOAL := all
 BUILD   := build
 VERSION := 0.1.0
 
