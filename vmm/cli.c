@@ -37,12 +37,13 @@ void cli_usage(FILE *f)
 	      "  -i, --initrd FILE    initial ramdisk (a cpio newc archive for the teaching\n"
 	      "                       kernel; default with it: the built-in one)\n"
 	      "  -p, --cpus N         number of vCPUs, 1 to 64 (default 1)\n"
-	      "      --disk IMAGE[,readonly][,serial=S]\n"
+	      "      --disk IMAGE[,readonly][,serial=S][,ioeventfd=off]\n"
 	      "                       a raw disk image as a virtio-blk disk: the first is\n"
 	      "                       /dev/vda in a Linux guest, the next /dev/vdb, ... (up\n"
 	      "                       to 16). readonly: the guest cannot write it. serial: what\n"
 	      "                       the guest reads as its serial (/sys/block/vda/serial),\n"
 	      "                       at most 20 characters; default: the image's file name.\n"
+	      "                       ioeventfd=off: as --no-ioeventfd, for this disk only.\n"
 	      "                       The image is locked while kvmlab runs.\n"
 	      "      --xml FILE       read the VM from a libvirt domain XML file; the options\n"
 	      "                       above, given as well, override its values. A positional\n"
@@ -339,7 +340,7 @@ int cli_parse(int argc, char **argv, struct cli *out, char *err, size_t errlen)
 	return fail(err, errlen, "unknown command '%s'", cmd);
 }
 
-/* One --disk argument: IMAGE[,readonly][,serial=S], as the n-th disk (vda, vdb, ...). */
+/* One --disk argument: IMAGE[,readonly][,serial=S][,ioeventfd=off], as the n-th disk (vda, ...). */
 static int parse_disk(const char *arg, int n, struct vm_config *out, char *err, size_t errlen)
 {
 	const char *comma = strchr(arg, ',');
@@ -363,13 +364,16 @@ static int parse_disk(const char *arg, int n, struct vm_config *out, char *err, 
 		comma = end;
 		if ((olen == 8 && !strncmp(opt, "readonly", 8)) || (olen == 2 && !strncmp(opt, "ro", 2)))
 			d->readonly = true;
+		else if (olen == 13 && !strncmp(opt, "ioeventfd=off", 13))
+			d->no_ioeventfd = true;
 		else if (olen > 7 && !strncmp(opt, "serial=", 7)) {
 			d->serial = config_strndup(out, opt + 7, olen - 7);
 			if (!d->serial)
 				return fail(err, errlen, "out of memory");
 		} else
 			return fail(err, errlen,
-				    "--disk '%s': unknown option '%.*s' (known: readonly, serial=S)",
+				    "--disk '%s': unknown option '%.*s' (known: readonly, serial=S, "
+				    "ioeventfd=off)",
 				    arg, (int)olen, opt);
 	}
 	return 0;
@@ -423,11 +427,18 @@ int cli_config(const struct cli *cli, struct vm_config *out, char *err, size_t e
 	out->firmware = c->firmware;
 	out->stats_file = c->stats_file;
 	out->trace_file = c->trace_file;
-	out->no_ioeventfd = c->no_ioeventfd;
-	memcpy(out->pin, c->pin, sizeof(out->pin));
-	out->nr_pin = c->nr_pin;
-	if (out->nr_pin > out->nr_cpus)
+	out->no_ioeventfd |= c->no_ioeventfd;
+	if (c->nr_pin) { /* --pin replaces the XML's <vcpupin>s */
+		memcpy(out->pin, c->pin, sizeof(out->pin));
+		out->nr_pin = c->nr_pin;
+	}
+	if (c->nr_pin > out->nr_cpus)
 		return fail(err, errlen, "--pin gives %d CPUs for %d vCPU%s: one CPU a vCPU, at most",
 			    out->nr_pin, out->nr_cpus, out->nr_cpus == 1 ? "" : "s");
+	for (int i = out->nr_cpus; i < out->nr_pin; i++)
+		if (out->pin[i] >= 0)
+			return fail(err, errlen,
+				    "<vcpupin vcpu='%d'> pins a vCPU the VM does not have (%d vCPU%s)",
+				    i, out->nr_cpus, out->nr_cpus == 1 ? "" : "s");
 	return 0;
 }

@@ -28,6 +28,7 @@ struct config_disk {
 	const char *target; /* <target dev=...>: "vda", "vdb", ... */
 	const char *serial; /* NULL: none */
 	bool readonly;
+	bool no_ioeventfd; /* <driver ioeventfd='off'>, --disk ...,ioeventfd=off */
 };
 
 /* Everything a VM is built from: the CLI and a domain XML fill this in. */
@@ -46,7 +47,7 @@ struct vm_config {
 	const char *trace_file; /* --trace FILE: every exit as Trace Event JSON (NULL: none) */
 	bool firmware;		/* --firmware: start at the reset vector in kvmlab's firmware */
 	bool no_ioeventfd;	/* --no-ioeventfd: virtio kicks are MMIO exits handled by kvmlab */
-	int pin[64];		/* --pin: vCPU i runs on CPU pin[i], for i < nr_pin */
+	int pin[64];		/* --pin: vCPU i runs on CPU pin[i] (-1: anywhere), i < nr_pin */
 	int nr_pin;
 	enum vm_action on_poweroff, on_reboot, on_crash;
 	enum config_console console;

@@ -405,7 +405,7 @@ int vcpu_start(struct vcpu *v)
 	if (r)
 		return r;
 	/* --pin: the thread runs on its CPU from its first instruction (checked by main). */
-	if (v->id < cfg->nr_pin) {
+	if (v->id < cfg->nr_pin && cfg->pin[v->id] >= 0) {
 		cpu_set_t set;
 
 		CPU_ZERO(&set);

@@ -104,7 +104,9 @@ static int pci_setup(struct vm *vm, const struct vm_disks *disks, char *err, siz
 
 		virtio_blk_attach(b, &vm->disk_pci[i].t);
 		if (virtio_pci_init(&vm->disk_pci[i], &b->vdev, &vm->pci, &vm->mem,
-				    &vm->irqchip.services, !vm->cfg->no_ioeventfd, err, errlen) < 0)
+				    &vm->irqchip.services,
+				    !vm->cfg->no_ioeventfd && !vm->cfg->disks[i].no_ioeventfd, err,
+				    errlen) < 0)
 			return -1;
 		vm->nr_disks++;
 	}

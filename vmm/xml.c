@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -539,13 +540,16 @@ static int parse_disk_target(struct xp *p, xmlNode *n)
 
 static int parse_disk_driver(struct xp *p, xmlNode *n)
 {
-	const char *type = attr(p, n, "type");
+	const char *type = attr(p, n, "type"), *ioeventfd = attr(p, n, "ioeventfd");
 
 	if (type && strcmp(type, "raw"))
 		return xp_fail(p, n,
 			       "<driver type='%s'> is not supported: kvmlab's disks are raw "
 			       "images (type='raw')",
 			       type);
+	if (ioeventfd && strcmp(ioeventfd, "on") && strcmp(ioeventfd, "off"))
+		return xp_fail(p, n, "<driver ioeventfd='%s'>: 'on' or 'off'", ioeventfd);
+	p->disk->no_ioeventfd = ioeventfd && !strcmp(ioeventfd, "off");
 	return walk(p, n, no_children);
 }
 
@@ -614,6 +618,43 @@ static int parse_disk(struct xp *p, xmlNode *n)
 		if (!strcmp(o->target, d->target))
 			return xp_fail(p, n, "a second <disk> with target '%s'", d->target);
 	return 0;
+}
+
+/* --- <cputune>: <vcpupin vcpu='N' cpuset='C'/>, one host CPU a vCPU -------- */
+
+static int parse_vcpupin(struct xp *p, xmlNode *n)
+{
+	const char *vcpu = attr(p, n, "vcpu"), *cpuset = attr(p, n, "cpuset");
+	long v, c;
+
+	if (!vcpu || parse_count(vcpu, &v) < 0 || v >= CONFIG_MAX_CPUS)
+		return xp_fail(p, n, "<vcpupin> needs vcpu='N', a vCPU number below %d",
+			       CONFIG_MAX_CPUS);
+	if (!cpuset || parse_count(cpuset, &c) < 0 || c >= CPU_SETSIZE)
+		return xp_fail(p, n,
+			       "<vcpupin cpuset='%s'> is not supported: kvmlab pins a vCPU to one "
+			       "host CPU (cpuset='2', say)",
+			       cpuset ? cpuset : "");
+	if (v < p->cfg->nr_pin && p->cfg->pin[v] >= 0)
+		return xp_fail(p, n, "a second <vcpupin> for vCPU %ld", v);
+	for (int i = p->cfg->nr_pin; i < v; i++)
+		p->cfg->pin[i] = -1; /* the vCPUs between stay unpinned */
+	if (v >= p->cfg->nr_pin)
+		p->cfg->nr_pin = (int)v + 1;
+	p->cfg->pin[v] = (int)c;
+	return walk(p, n, no_children);
+}
+
+static int parse_cputune(struct xp *p, xmlNode *n)
+{
+	static const struct rule rules[] = {
+	    {"vcpupin", parse_vcpupin, NULL, false},
+	    {"emulatorpin", NULL, "kvmlab has no emulator threads to pin (its vCPU threads are "
+				  "all there is)", false},
+	    {NULL},
+	};
+
+	return walk(p, n, rules);
 }
 
 /* --- devices: the console ----------------------------------------------------- */
@@ -790,6 +831,7 @@ static int parse_root(struct xp *p, xmlNode *root)
 	    {"os", parse_os, NULL, true},
 	    {"features", NULL, NULL, true},
 	    {"cpu", parse_cpu, NULL, true},
+	    {"cputune", parse_cputune, NULL, true},
 	    {"clock", NULL, NULL, true},
 	    {"on_poweroff", parse_action, NULL, true},
 	    {"on_reboot", parse_action, NULL, true},
@@ -1108,11 +1150,18 @@ static void write_os(struct xw *x, const struct vm_config *c)
 	end(x);
 }
 
-static void write_disk(struct xw *x, const struct config_disk *d)
+static void write_disk(struct xw *x, const struct config_disk *d, bool no_ioeventfd)
 {
 	start(x, "disk");
 	att(x, "type", "file");
 	att(x, "device", "disk");
+	if (no_ioeventfd || d->no_ioeventfd) { /* (libvirt's own order: driver, source, target) */
+		start(x, "driver");
+		att(x, "name", "qemu");
+		att(x, "type", "raw");
+		att(x, "ioeventfd", "off");
+		end(x);
+	}
 	write_path(x, "source", "file", d->path);
 	start(x, "target");
 	att(x, "dev", d->target);
@@ -1148,6 +1197,29 @@ static void write_console(struct xw *x, enum config_console kind)
 	end(x);
 }
 
+static void write_cputune(struct xw *x, const struct vm_config *c)
+{
+	char n[16];
+	bool any = false;
+
+	for (int i = 0; i < c->nr_pin; i++)
+		any |= c->pin[i] >= 0;
+	if (!any)
+		return;
+	start(x, "cputune");
+	for (int i = 0; i < c->nr_pin; i++) {
+		if (c->pin[i] < 0)
+			continue;
+		start(x, "vcpupin");
+		snprintf(n, sizeof(n), "%d", i);
+		att(x, "vcpu", n);
+		snprintf(n, sizeof(n), "%d", c->pin[i]);
+		att(x, "cpuset", n);
+		end(x);
+	}
+	end(x);
+}
+
 static void write_domain(struct xw *x, const struct vm_config *c, const char *uuid)
 {
 	char n[16];
@@ -1160,6 +1232,7 @@ static void write_domain(struct xw *x, const struct vm_config *c, const char *uu
 	size_element(x, "currentMemory", c->mem_size);
 	snprintf(n, sizeof(n), "%d", c->nr_cpus);
 	element(x, "vcpu", n);
+	write_cputune(x, c);
 	write_os(x, c);
 	/* kvmlab's vCPUs show what KVM supports of the host's CPU. */
 	start(x, "cpu");
@@ -1170,7 +1243,7 @@ static void write_domain(struct xw *x, const struct vm_config *c, const char *uu
 	element(x, "on_crash", config_action_name(c->on_crash));
 	start(x, "devices");
 	for (int i = 0; i < c->nr_disks; i++)
-		write_disk(x, &c->disks[i]);
+		write_disk(x, &c->disks[i], c->no_ioeventfd);
 	/* Said outright, so that a libvirt host does not add them. */
 	start(x, "controller");
 	att(x, "type", "usb");

@@ -40,14 +40,14 @@ if [ "$ncpu" -ge 2 ]; then
 	status=0
 	taskset -c 0 "$KVMLAB" run --pin 1 "$TESTGUEST" --cmdline "exit=0" >"$OUT" 2>"$ERR" || status=$?
 	expect_status 2
-	expect_err "kvmlab: --pin: CPU 1 is not allowed to kvmlab (its affinity, from taskset or a cpuset, allows CPUs 0)"
+	expect_err "kvmlab: --pin or <vcpupin>: CPU 1 is not allowed to kvmlab (its affinity, from taskset or a cpuset, allows CPUs 0)"
 	expect_no_out hello
 else
 	echo "one CPU: pinning to another CPU and 'not allowed' need KVMLAB_L1_SMP=2 (checked by the unit tests)"
 fi
 kv run --pin "$ncpu" "$TESTGUEST" --cmdline "exit=0"
 expect_status 2
-expect_err "kvmlab: --pin: CPU $ncpu does not exist"
+expect_err "kvmlab: --pin or <vcpupin>: CPU $ncpu does not exist"
 expect_no_out hello
 kv run --pin 0,0 "$TESTGUEST" --cmdline "exit=0"
 expect_status 2

@@ -47,6 +47,11 @@ grep -qF "<cmdline>exit=5 a&amp;b &lt;c&gt; &quot;d&quot; 'e'</cmdline>" first.x
 	fail "command line not escaped: $(grep cmdline first.xml)"
 grep -qF "<initrd>$TMPDIR/rd</initrd>" first.xml || fail "initrd path not made absolute"
 round_trip kvmlab-builtin builtin.xml
+# --pin and a disk's ioeventfd=off are libvirt's <vcpupin> and <driver ioeventfd='off'/>.
+: >pin.img && : >pin2.img
+round_trip kvmlab --cpus 3 --pin 1,0 --disk pin.img,ioeventfd=off,serial=p --disk pin2.img,ro
+grep -qF "<vcpupin vcpu='1' cpuset='0'/>" first.xml || fail "no <vcpupin>: $(cat first.xml)"
+[ "$(grep -c "ioeventfd='off'" first.xml)" = 1 ] || fail "not one ioeventfd='off': $(cat first.xml)"
 round_trip kvmlab-pvh pvh.xml
 round_trip kvmlab-linux linux.xml
 round_trip "'full & \"quoted\"'" "$REPO/tests/xml/full.xml"

@@ -346,10 +346,17 @@ freeze_report() {
     echo "l1: the frozen CPU: RIP $rip, RSP $rsp, interrupts $( (( 0x${rfl:-0} & 0x200 )) && echo on || echo off)"
     [ -s "$run/l1out/kallsyms" ] || { echo "l1: (no kallsyms from the L1 to name them)"; return; }
     # Each address to the symbol at or below it (binary search in the sorted table); the first is RIP.
+    # Only addresses in the L1 kernel's text (_stext.._etext) or its modules' are named: anything
+    # else is not the L1's code (RIP elsewhere: the CPU was running a guest of the L1's KVM).
     { echo "$rip"; for w in $words; do echo "${w#0x}"; done; } | LC_ALL=C awk '
-        NR == FNR { a[n] = $1; s[n++] = $3 (NF > 3 ? $4 : ""); next }
-        { x = sprintf("%016s", $1); if (x < a[0] || x > a[n - 1]) next
-          lo = 0; hi = n - 1; while (lo < hi) { m = int((lo + hi + 1) / 2); if (a[m] <= x) lo = m; else hi = m - 1 }
+        NR == FNR { a[n] = $1; s[n++] = $3 (NF > 3 ? $4 : "")
+                    if ($3 == "_stext") t0 = $1; if ($3 == "_etext") t1 = $1
+                    if (NF > 3 && (m0 == "" || $1 < m0)) m0 = $1; if (NF > 3 && $1 > m1) m1 = $1; next }
+        { x = sprintf("%016s", $1); ours = (x >= t0 && x < t1) || (m0 != "" && x >= m0 && substr(x, 1, 11) <= substr(m1, 1, 11)) }
+        FNR == 1 && !ours { print "l1: RIP is not in the L1 kernel: the CPU was running a guest of the " \
+            "L1 (kvmlab'"'"'s guest, on emulated SVM) and did not come back to the L1" }
+        !ours { next }
+        { lo = 0; hi = n - 1; while (lo < hi) { m = int((lo + hi + 1) / 2); if (a[m] <= x) lo = m; else hi = m - 1 }
           if (FNR == 1) print "l1: in " s[lo]; else if (!seen[s[lo]]++ && k++ < 16) st = st " " s[lo] }
         END { if (st != "") print "l1: kernel text on its stack (newest first):" st }' <(LC_ALL=C sort "$run/l1out/kallsyms") -
 }

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <stdint.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "vmm/cli.h"
 
@@ -517,4 +518,47 @@ Test(cli, help_lists_report_no_ioeventfd_pin)
 	cr_assert_not_null(strstr(buf, "--no-ioeventfd"));
 	cr_assert_not_null(strstr(buf, "--pin CPU[,CPU...]"));
 	free(buf);
+}
+
+Test(cli, disk_ioeventfd_off)
+{
+	cr_assert_eq(PARSE("run", "--disk", "a.img,ioeventfd=off", "--disk", "b.img"), 0, "%s", err);
+	cr_assert_eq(merge(), 0, "%s", err);
+	cr_assert(merged.disks[0].no_ioeventfd);
+	cr_assert_not(merged.disks[1].no_ioeventfd);
+	cr_assert_not(merged.no_ioeventfd);
+	config_free(&merged);
+	cr_assert_eq(PARSE("run", "--disk", "a.img,ioeventfd=on"), 0, "%s", err);
+	cr_assert_eq(merge(), -1);
+	cr_assert_not_null(strstr(err, "unknown option 'ioeventfd=on' (known: readonly, serial=S, "
+					"ioeventfd=off)"), "%s", err);
+}
+
+/* A domain's <vcpupin>s hold unless --pin is given; --cpus may not leave a pin without its vCPU. */
+Test(cli, xml_pins)
+{
+	const char *xml = "<domain type='kvm'><name>p</name><memory unit='MiB'>64</memory>"
+			  "<vcpu>3</vcpu><cputune><vcpupin vcpu='2' cpuset='0'/></cputune>"
+			  "<os><type arch='x86_64'>hvm</type></os></domain>\n";
+	char path[] = "/tmp/kvmlab-test-pin-XXXXXX";
+	int fd = mkstemp(path);
+
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(write(fd, xml, strlen(xml)), (ssize_t)strlen(xml));
+	close(fd);
+	cr_assert_eq(PARSE("run", "--xml", path), 0, "%s", err);
+	cr_assert_eq(merge(), 0, "%s", err);
+	cr_assert_eq(merged.nr_pin, 3);
+	cr_assert(merged.pin[0] == -1 && merged.pin[1] == -1 && merged.pin[2] == 0);
+	config_free(&merged);
+	cr_assert_eq(PARSE("run", "--xml", path, "--pin", "1"), 0, "%s", err);
+	cr_assert_eq(merge(), 0, "%s", err);
+	cr_assert_eq(merged.nr_pin, 1, "--pin replaces the file's pins");
+	cr_assert_eq(merged.pin[0], 1);
+	config_free(&merged);
+	cr_assert_eq(PARSE("run", "--xml", path, "--cpus", "2"), 0, "%s", err);
+	cr_assert_eq(merge(), -1);
+	cr_assert_not_null(strstr(err, "<vcpupin vcpu='2'> pins a vCPU the VM does not have (2 vCPUs)"),
+			   "%s", err);
+	unlink(path);
 }

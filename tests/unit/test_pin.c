@@ -35,10 +35,13 @@ Test(pin, check)
 	CPU_SET(3, &allowed);
 	cr_assert_eq(pin_check(ok, 2, &allowed, 4, err, sizeof(err)), 0, "%s", err);
 	cr_assert_eq(pin_check(missing, 2, &allowed, 4, err, sizeof(err)), -1);
-	cr_assert_str_eq(err, "--pin: CPU 4 does not exist: this host has CPUs 0-3");
+	cr_assert_str_eq(err, "--pin or <vcpupin>: CPU 4 does not exist: this host has CPUs 0-3");
 	cr_assert_eq(pin_check(denied, 1, &allowed, 4, err, sizeof(err)), -1);
 	cr_assert_not_null(strstr(err, "CPU 1 is not allowed to kvmlab"), "%s", err);
 	cr_assert_not_null(strstr(err, "allows CPUs 0,2-3"), "%s", err);
+	int unpinned[] = { -1, 2, -1 }; /* a domain XML's vCPUs without <vcpupin> */
+
+	cr_assert_eq(pin_check(unpinned, 3, &allowed, 4, err, sizeof(err)), 0, "%s", err);
 	cr_assert_eq(pin_check(missing + 1, 1, &allowed, 1, err, sizeof(err)), -1);
-	cr_assert_str_eq(err, "--pin: CPU 4 does not exist: this host has one CPU, CPU 0");
+	cr_assert_str_eq(err, "--pin or <vcpupin>: CPU 4 does not exist: this host has one CPU, CPU 0");
 }

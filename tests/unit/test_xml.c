@@ -599,7 +599,12 @@ static void assert_same_config(const struct vm_config *a, const struct vm_config
 		assert_same_str(a->disks[i].target, b->disks[i].target, "disk target");
 		assert_same_str(a->disks[i].serial, b->disks[i].serial, "disk serial");
 		cr_assert_eq(a->disks[i].readonly, b->disks[i].readonly);
+		cr_assert_eq(a->disks[i].no_ioeventfd || a->no_ioeventfd, b->disks[i].no_ioeventfd,
+			     "disk ioeventfd");
 	}
+	cr_assert_eq(a->nr_pin, b->nr_pin);
+	for (int i = 0; i < a->nr_pin; i++)
+		cr_assert_eq(a->pin[i], b->pin[i], "pin %d", i);
 }
 
 /* xml_write(c) into a string (free it). */
@@ -766,4 +771,108 @@ Test(xml, is_xml_file)
 	cr_assert_not(xml_is_xml_file("/nonexistent/kvmlab.xml"));
 	cr_assert_not(xml_is_xml_file("/tmp"), "a directory is not XML");
 	cr_assert(xml_is_xml_file(FIXTURE("minimal.xml")));
+}
+
+/* --- <cputune><vcpupin>, <driver ioeventfd>: what --pin and --no-ioeventfd say ------------ */
+
+Test(xml, vcpupin)
+{
+	cr_assert_eq(parse_str(DOC("<vcpu>4</vcpu>\n<cputune>\n<vcpupin vcpu='2' cpuset='0'/>\n"
+				   "<vcpupin vcpu='0' cpuset='3'/>\n</cputune>\n")),
+		     0, "%s", err);
+	cr_assert_eq(cfg.nr_pin, 3);
+	cr_assert_eq(cfg.pin[0], 3);
+	cr_assert_eq(cfg.pin[1], -1, "vCPU 1 has no <vcpupin>: unpinned");
+	cr_assert_eq(cfg.pin[2], 0);
+	config_free(&cfg);
+	cr_assert_eq(parse_str(DOC("<cputune/>\n")), 0, "%s", err);
+	cr_assert_eq(cfg.nr_pin, 0);
+}
+
+Test(xml, vcpupin_refused)
+{
+	static const struct {
+		const char *doc, *needle;
+	} t[] = {
+	    {DOC("<cputune><vcpupin vcpu='0' cpuset='0-2'/></cputune>\n"), "cpuset='0-2'"},
+	    {DOC("<cputune><vcpupin vcpu='0' cpuset='1,3'/></cputune>\n"), "one host CPU"},
+	    {DOC("<cputune><vcpupin vcpu='0' cpuset='^1'/></cputune>\n"), "cpuset='^1'"},
+	    {DOC("<cputune><vcpupin vcpu='0'/></cputune>\n"), "cpuset=''"},
+	    {DOC("<cputune><vcpupin cpuset='1'/></cputune>\n"), "needs vcpu='N'"},
+	    {DOC("<cputune><vcpupin vcpu='64' cpuset='1'/></cputune>\n"), "below 64"},
+	    {DOC("<cputune><vcpupin vcpu='-1' cpuset='1'/></cputune>\n"), "needs vcpu='N'"},
+	    {DOC("<cputune><vcpupin vcpu='1' cpuset='1'/><vcpupin vcpu='1' cpuset='2'/>"
+		 "</cputune>\n"), "a second <vcpupin> for vCPU 1"},
+	    {DOC("<cputune><emulatorpin cpuset='1'/></cputune>\n"), "no emulator threads"},
+	    {DOC("<cputune><shares>2048</shares></cputune>\n"), "<shares> is not supported"},
+	    {DOC("<devices><disk type='file' device='disk'><driver ioeventfd='no'/>"
+		 "<source file='/x'/><target dev='vda' bus='virtio'/></disk></devices>\n"),
+	     "<driver ioeventfd='no'>: 'on' or 'off'"},
+	};
+
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		assert_error(parse_str(t[i].doc), ":5:", t[i].needle);
+		config_free(&cfg);
+	}
+	assert_error(parse_str(DOC("<cputune/>\n<cputune/>\n")), ":6:", "<cputune> given twice");
+}
+
+Test(xml, driver_ioeventfd)
+{
+	cr_assert_eq(parse_str(DOC("<devices>\n"
+				   "<disk type='file' device='disk'><driver name='qemu' type='raw' "
+				   "ioeventfd='off'/><source file='/a'/><target dev='vda' bus='virtio'/>"
+				   "</disk>\n"
+				   "<disk type='file' device='disk'><driver ioeventfd='on'/><source "
+				   "file='/b'/><target dev='vdb' bus='virtio'/></disk>\n"
+				   "<disk type='file' device='disk'><source file='/c'/><target dev='vdc' "
+				   "bus='virtio'/></disk>\n</devices>\n")),
+		     0, "%s", err);
+	cr_assert_eq(cfg.nr_disks, 3);
+	cr_assert(cfg.disks[0].no_ioeventfd);
+	cr_assert_not(cfg.disks[1].no_ioeventfd);
+	cr_assert_not(cfg.disks[2].no_ioeventfd);
+	cr_assert_not(cfg.no_ioeventfd, "the global switch is the command line's");
+}
+
+/* Pins and ioeventfd='off' are written and read back as they were; --no-ioeventfd is written
+ * per disk, as libvirt has it. */
+Test(xml, round_trip_pin_ioeventfd)
+{
+	struct vm_config c;
+	struct config_disk *d;
+	char *text;
+
+	config_init(&c);
+	c.nr_cpus = 3;
+	c.nr_pin = 3;
+	c.pin[0] = 1;
+	c.pin[1] = -1;
+	c.pin[2] = 0;
+	d = config_add_disk(&c);
+	d->path = "/a.img";
+	d->target = "vda";
+	d->no_ioeventfd = true;
+	d = config_add_disk(&c);
+	d->path = "/b.img";
+	d->target = "vdb";
+	text = write_str(&c);
+	cr_assert_not_null(strstr(text, "<cputune>\n    <vcpupin vcpu='0' cpuset='1'/>\n"
+					"    <vcpupin vcpu='2' cpuset='0'/>\n  </cputune>"),
+			   "%s", text);
+	cr_assert_not_null(strstr(text, "<driver name='qemu' type='raw' ioeventfd='off'/>\n"
+					"      <source file='/a.img'/>"),
+			   "%s", text);
+	cr_assert_null(strstr(text, "ioeventfd='off'/>\n      <source file='/b.img'/>"), "%s", text);
+	free(text);
+	round_trip(&c);
+	cr_assert_eq(cfg.nr_pin, 3);
+	cr_assert(cfg.pin[0] == 1 && cfg.pin[1] == -1 && cfg.pin[2] == 0);
+	cr_assert(cfg.disks[0].no_ioeventfd);
+	cr_assert_not(cfg.disks[1].no_ioeventfd);
+	config_free(&cfg);
+	c.no_ioeventfd = true; /* --no-ioeventfd: every disk says so */
+	round_trip(&c);
+	cr_assert(cfg.disks[0].no_ioeventfd && cfg.disks[1].no_ioeventfd);
+	config_free(&c);
 }
