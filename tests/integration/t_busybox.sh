@@ -10,29 +10,8 @@ if ! cpio -t <"$GUESTS/initramfs.cpio" 2>/dev/null | grep -qx "bin/busybox"; the
 	exit 0
 fi
 
-# The console through a FIFO: start_vm boots busybox's shell reading it; type_ types only once the
-# guest printed what wait_for waits for (bytes sent while the kernel boots may be lost).
-start_vm() {
-	rm -f "$TMPDIR/in"
-	mkfifo "$TMPDIR/in"
-	"$KVMLAB" run --mem 128M --cmdline "init=/bin/busybox sh" <"$TMPDIR/in" >"$OUT" 2>"$ERR" &
-	vm=$!
-	exec 3>"$TMPDIR/in"
-}
-wait_for() {
-	for _ in $(seq 900); do
-		grep -qF -- "$1" "$OUT" && return 0
-		kill -0 "$vm" 2>/dev/null || fail "the VM ended before printing: $1"
-		sleep 0.2
-	done
-	fail "timed out waiting for: $1"
-}
-type_() { (printf "$1" >&3) 2>/dev/null || true; }
-finish() {
-	exec 3>&- # kvmlab sends ^D at the end of its input
-	status=0
-	wait "$vm" || status=$?
-}
+# The console through a FIFO (lib.sh's console_start, wait_for, type_): busybox's shell reads it.
+start_vm() { console_start --mem 128M --cmdline "init=/bin/busybox sh"; }
 
 # 1. A script typed at once. Echo and the prompt go first, so what the shell prints is easy to find; every asserted line is computed, so the echoed command cannot match it.
 # (Under 1024 bytes: the terminal's line buffer holds what is typed ahead.)
@@ -55,7 +34,7 @@ EOF
 start_vm
 wait_for "built-in shell (ash)"
 cat "$TMPDIR/script" >&3
-finish
+console_end
 hostnow=$(date -u +%s)
 tr -d '\r' <"$OUT" | sed 's/^~ # //' >"$TMPDIR/o" # the first prompts, before PS1=
 mv "$TMPDIR/o" "$OUT"
@@ -135,7 +114,7 @@ type_ '\003'
 type_ 'echo rc2=$?\r'
 wait_for "rc2=130"
 type_ 'exit 5\r'
-finish
+console_end
 expect_status 5
 expect_no_out "oops"
 exit 0

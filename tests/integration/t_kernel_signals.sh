@@ -57,31 +57,8 @@ expect_out "@signal	handler	exited	0"
 expect_out "child: the handler ran 2 times, still alive"
 expect_out "@signal	segv	signaled	11"
 
-# Console input, interactively: kvmlab reads a FIFO, and the test types only after the guest's
-# prompt is on stdout (input typed earlier would be taken by an earlier read, or flushed by ^C).
-# run_typed CMDLINE: starts the VM in the background with fd 3 as its keyboard.
-run_typed() {
-	rm -f "$TMPDIR/in"
-	mkfifo "$TMPDIR/in"
-	"$KVMLAB" run --initrd "$TMPDIR/init.cpio" "$KERNEL" --cmdline "$1" <"$TMPDIR/in" >"$OUT" 2>"$ERR" &
-	vm=$!
-	exec 3>"$TMPDIR/in"
-}
-# wait_for TEXT: until the guest printed TEXT (at most 3 minutes).
-wait_for() {
-	for _ in $(seq 900); do
-		grep -qF -- "$1" "$OUT" && return 0
-		kill -0 "$vm" 2>/dev/null || fail "the VM ended before printing: $1"
-		sleep 0.2
-	done
-	fail "timed out waiting for: $1"
-}
-type_() { (printf "$1" >&3) 2>/dev/null || true; } # a subshell: a VM already gone is no SIGPIPE here
-finish() {
-	exec 3>&-
-	status=0
-	wait "$vm" || status=$?
-}
+# Console input, interactively, typed after each prompt (lib.sh's console_start, wait_for, type_).
+run_typed() { console_start --initrd "$TMPDIR/init.cpio" "$KERNEL" --cmdline "$1"; }
 
 run_typed "init=/ksignal tty"
 wait_for "tty: line 1"
@@ -102,7 +79,7 @@ wait_for "tty: raw"
 type_ 'xyz'
 wait_for "tty: eof"
 type_ '\004'
-finish
+console_end
 expect_out "got [hello there] (12 bytes)"
 expect_out "edited [abc]"
 expect_out "killed [ok]"
@@ -122,7 +99,7 @@ expect_status 0
 run_typed "init=/ksignal sigint"
 wait_for "tty: waiting for ^C"
 type_ '\003'
-finish
+console_end
 expect_out "kernel: init (ksignal) exited with status 130"
 expect_status 130
 
@@ -130,7 +107,7 @@ expect_status 130
 run_typed "init=/ksignal sigint"
 wait_for "tty: waiting for ^C"
 type_ '\034'
-finish
+console_end
 expect_out "kernel: init (ksignal) exited with status 131"
 expect_status 131
 
@@ -138,7 +115,7 @@ expect_status 131
 run_typed "init=/ksignal fg"
 wait_for "tty: child reads"
 type_ '\003'
-finish
+console_end
 expect_out "ok: ^C killed the foreground child: wait status 2 (a shell says 130)"
 expect_out "ok: the terminal is ours again"
 expect_status 0
@@ -150,7 +127,7 @@ wait_for "tty: job reads"
 type_ '\032'
 wait_for "tty: job continued"
 type_ 'resumed\n'
-finish
+console_end
 expect_out "ok: ^Z stopped the job: WIFSTOPPED, signal 20"
 expect_out "ok: the shell takes the terminal back"
 expect_out "job got [resumed]"
@@ -163,7 +140,7 @@ expect_status 0
 run_typed "init=/intignore wait 2"
 wait_for "SIGINT is ignored"
 type_ '\003'
-finish
+console_end
 expect_out "done"
 expect_status 0
 exit 0

@@ -4,33 +4,11 @@
 # busybox's ps and free while a job runs and after it, pipelines, redirections, cd, a background job and
 # wait, Ctrl-C (0x03) ending the experiment in the foreground but not the shell ($? is 130), and exit N
 # ending kvmlab with N.
-# Keys are typed into a FIFO only once the guest has printed what comes before them (the prompt): a line
-# typed early would be read by the program still running, and ^C flushes the tty's input.
+# Keys are typed only once the guest has printed what comes before them (lib.sh's console_start).
 . "$(dirname "$0")/lib.sh"
 
-rm -f in
-mkfifo in
-"$KVMLAB" run --mem 256M <in >"$OUT" 2>"$ERR" &
-vm=$!
+console_start --mem 256M
 trap 'kill $vm 2>/dev/null' EXIT # a failed check ends the VM too, not the hang guard
-exec 3<>in # read-write: the open cannot block, even if kvmlab never opens its end
-mark=0 # wait_for looks only at output after this byte offset
-
-# wait_for TEXT: until the guest printed TEXT after the mark (at most 2 minutes); the mark moves past it.
-wait_for() {
-	local at end=$((SECONDS + 120))
-	while [ $SECONDS -lt $end ]; do
-		at=$(tail -c +$((mark + 1)) "$OUT" | grep -aboF -m 1 -- "$1" | head -n 1 | cut -d: -f1)
-		if [ -n "$at" ]; then
-			mark=$((mark + at + ${#1}))
-			return 0
-		fi
-		kill -0 "$vm" 2>/dev/null || fail "the VM ended before printing: $1"
-		sleep 0.2
-	done
-	fail "timed out waiting for: $1 (after: $(tail -c +$((mark + 1)) "$OUT" | tail -n 5))"
-}
-type_() { (printf '%s' "$1" >&3) 2>/dev/null || true; } # a VM already gone is no SIGPIPE here
 # cmd LINE [PROMPT]: type LINE and Enter, wait until it ran and the prompt (default the one in /) is back;
 # what it printed is then in the file `last`.
 cmd() {
@@ -115,9 +93,7 @@ last_has "still here" "^C"
 
 # exit N ends the VM, and kvmlab's status is N.
 type_ $'exit 3\n'
-exec 3>&-
-status=0
-wait "$vm" || status=$?
+console_end
 expect_out "kernel: init (sh) exited with status 3, ending the VM"
 expect_status 3
 if grep -aq "^oops: " "$OUT"; then # show where: the first 40 lines do not
