@@ -190,6 +190,7 @@ struct proc {
 	bool sleep_intr;      /* in sleep_intr(): a signal may end the sleep */
 	bool stopped;         /* SIGSTOP/SIGTSTP: waits for SIGCONT */
 	int stop_sig;         /* what stopped it, for wait4's WUNTRACED (0: reported) */
+	bool continued;       /* SIGCONT ended a stop: for wait4's WCONTINUED, once */
 	struct sigaction_k {
 		u64 handler, flags, restorer, mask;
 	} sigact[64];         /* rt_sigaction's table, one entry per signal 1-64 */

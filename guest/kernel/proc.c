@@ -307,10 +307,22 @@ static void reap_usage(struct proc *p, struct proc *c)
 		p->cusage.maxrss_pages = c->cusage.maxrss_pages;
 }
 
+/* Which children wait4's pid asks for: > 0 that one, -1 any, 0 those in the
+ * caller's process group, < -1 those in group -pid. */
+static bool wait_match(struct proc *p, struct proc *c, i64 pid)
+{
+	if (pid > 0)
+		return c->pid == pid;
+	if (pid == 0)
+		return c->pgid == p->pgid;
+	return pid == -1 || c->pgid == -pid;
+}
+
 /*
- * wait4(pid, &status, options, &rusage): collect an ended child (pid -1: any
- * child). None ended yet: sleep until one does (or return 0 with WNOHANG).
- * No such child at all: -ECHILD.
+ * wait4(pid, &status, options, &rusage): collect an ended child (pid as
+ * wait_match takes it). None ended yet: sleep until one does (or return 0 with
+ * WNOHANG). WUNTRACED reports a new stop (status sig << 8 | 0x7f), WCONTINUED
+ * a SIGCONT after a stop (0xffff), each once. No such child at all: -ECHILD.
  */
 i64 proc_wait4(i64 pid, u64 ustatus, u64 options, u64 urusage)
 {
@@ -324,12 +336,19 @@ i64 proc_wait4(i64 pid, u64 ustatus, u64 options, u64 urusage)
 			struct proc *c = &procs[k];
 			int cpid;
 
-			if (c->parent != p || c->state == UNUSED || (pid > 0 && c->pid != pid))
+			if (c->parent != p || c->state == UNUSED || !wait_match(p, c, pid))
 				continue;
 			have = true;
 			if ((options & 2) && (cpid = signal_wait_stopped(c))) { /* WUNTRACED */
 				if (ustatus && copyout(p->pml4, ustatus, &cpid, 4) < 0)
 					return -14; /* -EFAULT */
+				return c->pid;
+			}
+			if ((options & 8) && c->continued && c->state != ZOMBIE) { /* WCONTINUED */
+				cpid = 0xFFFF;
+				if (ustatus && copyout(p->pml4, ustatus, &cpid, 4) < 0)
+					return -14; /* -EFAULT */
+				c->continued = false;
 				return c->pid;
 			}
 			if (c->state != ZOMBIE)

@@ -55,6 +55,7 @@
 #define CLD_EXITED 1
 #define CLD_KILLED 2
 #define CLD_STOPPED 5
+#define CLD_CONTINUED 6
 #define SIGURG 23
 #define SIGWINCH 28
 
@@ -142,6 +143,24 @@ static bool alive(struct proc *p)
 	return p->pml4 && (p->state == RUNNABLE || p->state == RUNNING || p->state == SLEEPING);
 }
 
+static void post(struct proc *p, int sig, int code, int pid, int status, u64 addr);
+
+/* SIGCONT ended p's stop: an unreported stop is no longer news; the parent
+ * may hear of the continuing instead, by wait4(WCONTINUED) and by SIGCHLD
+ * (CLD_CONTINUED) unless it set SA_NOCLDSTOP. */
+static void continued(struct proc *p)
+{
+	struct proc *pp = p->parent;
+
+	p->stop_sig = 0;
+	p->continued = true;
+	if (!pp)
+		return;
+	wakeup(pp);
+	if (!(pp->sigact[SIGCHLD - 1].flags & SA_NOCLDSTOP))
+		post(pp, SIGCHLD, CLD_CONTINUED, p->pid, SIGCONT, 0);
+}
+
 /* Make sig pending for p with what its siginfo will say. */
 static void post(struct proc *p, int sig, int code, int pid, int status, u64 addr)
 {
@@ -152,6 +171,8 @@ static void post(struct proc *p, int sig, int code, int pid, int status, u64 add
 		if (p->stopped) {
 			p->stopped = false;
 			wakeup(&p->stopped);
+			if (sig == SIGCONT)
+				continued(p);
 		}
 	}
 	if (BIT(sig) & STOPSIGS)
@@ -219,6 +240,7 @@ static void stop(struct proc *p, int sig)
 
 	p->stopped = true;
 	p->stop_sig = sig;
+	p->continued = false;
 	if (pp) {
 		wakeup(pp); /* a wait4 with WUNTRACED may report it */
 		if (!(pp->sigact[SIGCHLD - 1].flags & SA_NOCLDSTOP))

@@ -353,7 +353,7 @@ static void test_groups(void)
 /* SIGSTOP stops a child (its parent hears CLD_STOPPED), SIGCONT lets it go on. */
 static void test_stop(void)
 {
-	pid_t pid;
+	pid_t pid, r;
 	int status;
 
 	count = 0;
@@ -370,10 +370,33 @@ static void test_stop(void)
 		sched_yield();
 	CHECK(count == 1 && chld_code == CLD_STOPPED && chld_status == SIGSTOP && chld_pid == pid,
 	      "SIGSTOP stopped the child: SIGCHLD with CLD_STOPPED (code %ld, status %ld)", chld_code, chld_status);
-	kill(pid, SIGCONT);
-	kill(pid, SIGTERM);
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+	while ((r = waitpid(pid, &status, WUNTRACED)) < 0 && errno == EINTR)
 		;
+	CHECK(r == pid && WIFSTOPPED(status) && WSTOPSIG(status) == SIGSTOP,
+	      "waitpid(WUNTRACED): stopped by SIGSTOP (status 0x%x)", status);
+	r = waitpid(pid, &status, WUNTRACED | WNOHANG);
+	CHECK(r == 0, "the stop is reported once (then %d)", r);
+	count = 0;
+	kill(pid, SIGCONT);
+	for (int i = 0; i < 1000 && !count; i++)
+		sched_yield();
+	CHECK(count == 1 && chld_code == CLD_CONTINUED && chld_status == SIGCONT && chld_pid == pid,
+	      "SIGCONT continued it: SIGCHLD with CLD_CONTINUED (code %ld, status %ld)", chld_code, chld_status);
+	while ((r = waitpid(pid, &status, WCONTINUED)) < 0 && errno == EINTR)
+		;
+	CHECK(r == pid && WIFCONTINUED(status), "waitpid(WCONTINUED): continued (status 0x%x)", status);
+	r = waitpid(pid, &status, WCONTINUED | WUNTRACED | WNOHANG);
+	CHECK(r == 0, "the continuing is reported once, and the stop no more (then %d)", r);
+	/* Waiting by process group: the child moves into a group of its own. */
+	r = setpgid(pid, pid);
+	errno = 0;
+	CHECK(r == 0 && waitpid(0, &status, WNOHANG) == -1 && errno == ECHILD,
+	      "waitpid(0): a child in another group is not the caller's group's (ECHILD)");
+	CHECK(waitpid(-pid, &status, WNOHANG) == 0, "waitpid(-pgid): the group's child, still running");
+	kill(pid, SIGTERM);
+	while ((r = waitpid(-pid, &status, 0)) < 0 && errno == EINTR)
+		;
+	CHECK(r == pid, "waitpid(-pgid) reaped it");
 	CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM, "continued, then SIGTERM ended it (status %d)",
 	      status);
 	signal(SIGCHLD, SIG_DFL);
