@@ -23,7 +23,8 @@ struct report_exit {
 struct report_marker {
 	double ts;
 	int tid;
-	int label; /* index in report.labels */
+	int label;	/* index in report.labels */
+	double rss_kib; /* args.kvmlab_rss_kib: kvmlab's RSS then; -1: unknown or not in the trace */
 };
 
 /* Everything the page is drawn from, read from one trace file. */

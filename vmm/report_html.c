@@ -450,6 +450,46 @@ out:
 	free(order);
 }
 
+/* Each marker in time order, with kvmlab's RSS then: memory that grows by phase (guest RAM is
+ * demand-paged in kvmlab's own address space too, lesson 3) shows here. */
+static void marker_section(FILE *f, const struct report *r)
+{
+	size_t nm = (size_t)r->nr_markers;
+	struct report_marker *mk;
+	double prev = -1;
+
+	if (!nm)
+		return;
+	mk = malloc(nm * sizeof(*mk));
+	if (!mk)
+		return;
+	memcpy(mk, r->markers, nm * sizeof(*mk));
+	qsort(mk, nm, sizeof(*mk), by_ts_marker);
+	fputs("<h2>Markers</h2>\n<p>Each marker the guest wrote, in time order, with kvmlab's resident "
+	      "memory (VmRSS) when kvmlab handled it, and the change since the marker before: guest "
+	      "RAM is kvmlab's memory, given frames as the guest first touches it.</p>\n"
+	      "<table class=\"markers\">\n<tr><th>Marker</th><th>Time</th><th>vCPU</th>"
+	      "<th>kvmlab RSS</th><th>Change</th></tr>\n",
+	      f);
+	for (size_t i = 0; i < nm; i++) {
+		fprintf(f, "<tr data-marker=\"%zu\" data-rss-kib=\"%.0f\"><td class=\"k\">", i,
+			mk[i].rss_kib);
+		esc(f, r->labels[mk[i].label]);
+		fprintf(f, "</td><td>%.6f s</td><td>%d</td>", mk[i].ts / 1e6, mk[i].tid);
+		if (mk[i].rss_kib < 0)
+			fputs("<td>?</td><td></td></tr>\n", f);
+		else if (prev < 0)
+			fprintf(f, "<td>%.0f KiB</td><td></td></tr>\n", mk[i].rss_kib);
+		else
+			fprintf(f, "<td>%.0f KiB</td><td>%+.0f KiB</td></tr>\n", mk[i].rss_kib,
+				mk[i].rss_kib - prev);
+		if (mk[i].rss_kib >= 0)
+			prev = mk[i].rss_kib;
+	}
+	fputs("</table>\n", f);
+	free(mk);
+}
+
 static const char css[] =
 	"body{font-family:sans-serif;margin:2em;max-width:1200px;color:#222}"
 	"table{border-collapse:collapse;margin:0.5em 0 1.5em}"
@@ -513,6 +553,7 @@ int report_write_html(FILE *f, const struct report *r, const char *title)
 	fputs("<h3>All vCPUs</h3>\n", f);
 	table(f, r, all, rows, "exits", "vcpu", "all");
 	phase_section(f, r, all, rows);
+	marker_section(f, r);
 	fputs("</body></html>\n", f);
 	free(per);
 	free(rows);

@@ -542,11 +542,19 @@ static int add_marker(struct jparser *j, struct report *r, int ev, const char *w
 {
 	struct report_marker m;
 	const char *name = str_field(j, ev, "name", what);
+	int args = member(j, ev, "args");
 
 	if (!name)
 		return -1;
 	m.tid = tid_field(j, r, ev, what);
 	if (m.tid < 0 || num_field(j, ev, "ts", what, 0, TS_MAX, false, &m.ts) < 0)
+		return -1;
+	/* kvmlab's RSS at the marker (traces of kvmlab before 2026-12 lack it). */
+	m.rss_kib = -1;
+	if (args >= 0 && j->nodes[args].type != J_OBJ)
+		return jfail(j, "%s: \"args\" is not an object", what);
+	if (args >= 0 && member(j, args, "kvmlab_rss_kib") >= 0 &&
+	    num_field(j, args, "kvmlab_rss_kib", what, -1, 1e15, true, &m.rss_kib) < 0)
 		return -1;
 	m.label = label_index(r, name);
 	if (m.label < 0 || !grow((void **)&r->markers, &r->cap_markers, r->nr_markers + 1, sizeof(m)))

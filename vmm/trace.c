@@ -179,8 +179,8 @@ static void write_marker(struct trace *t, int vcpu, const struct trace_event *e)
 	begin_event(t);
 	fprintf(t->f,
 		"{\"name\":\"%s\",\"cat\":\"marker\",\"ph\":\"i\",\"s\":\"t\",\"pid\":1,"
-		"\"tid\":%d,\"ts\":%s,\"args\":{\"label\":\"%s\"}}",
-		esc, vcpu, ts, esc);
+		"\"tid\":%d,\"ts\":%s,\"args\":{\"label\":\"%s\",\"kvmlab_rss_kib\":%lld}}",
+		esc, vcpu, ts, esc, (long long)e->rss_kib);
 }
 
 /* Everything the rings hold now. The writer thread's, or trace_close()'s after the join. */
@@ -380,6 +380,7 @@ static void marker_byte(uint8_t c)
 	if (!trace_self)
 		return;
 	e.t_ns = stats_now();
+	e.rss_kib = stats_rss_kib(); /* (a marker is rare: reading /proc is cheap enough) */
 	trace_ring_push(trace_self, &e);
 }
 

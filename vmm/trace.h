@@ -37,7 +37,10 @@ struct kvm_run;
 
 struct trace_event {
 	uint64_t t_ns;	 /* CLOCK_MONOTONIC: the dispatch began (a marker: its last byte) */
-	uint64_t dur_ns; /* handling time (0 for a marker) */
+	union {
+		uint64_t dur_ns; /* handling time */
+		int64_t rss_kib; /* a marker: kvmlab's RSS then, in KiB (-1: unknown) */
+	};
 	uint64_t key;	 /* stats_exit_key(), or TRACE_KEY_MARKER */
 	union {
 		uint64_t value;		     /* the first access's data (up to 8 bytes) */

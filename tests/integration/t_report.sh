@@ -18,15 +18,17 @@ import html.parser, re, sys
 class P(html.parser.HTMLParser):
     def __init__(self):
         super().__init__()
-        self.tables, self.cur, self.tags = {}, None, set()
+        self.tables, self.cur, self.tags, self.marks = {}, None, set(), []
     def handle_starttag(self, tag, a):
         a = dict(a)
         self.tags.add(tag)
-        if tag == "table":
+        if tag == "table" and ("data-vcpu" in a or "data-phase" in a):
             self.cur = ("vcpu:" + a["data-vcpu"]) if "data-vcpu" in a else ("phase:" + a["data-phase"])
             self.tables[self.cur] = {"total": int(a["data-total"]), "rows": {}}
         if tag == "tr" and "data-key" in a:
             self.tables[self.cur]["rows"][a["data-key"]] = int(a["data-samples"])
+        if tag == "tr" and "data-rss-kib" in a:
+            self.marks.append(int(a["data-rss-kib"]))
 p = P()
 page = open(sys.argv[1], encoding="utf-8").read()
 p.feed(page)
@@ -58,6 +60,12 @@ assert p.tables["phase:end"]["rows"]["port:0xf4/POUT"] == 1
 # The timeline marks both labels.
 assert re.search(r'<line class="marker"[^>]*/><text[^>]*>start</text>', page), "no start marker"
 assert re.search(r'<line class="marker"[^>]*/><text[^>]*>end</text>', page), "no end marker"
+# The markers table: kvmlab's RSS at start and end, as --stats read it at the same markers (each
+# read /proc/self/statm on its own, microseconds apart: within 1 MiB).
+srss = [int(m.group(1)) for m in re.finditer(r"^\s+0\s+[\d.]+\s+(?:start|end)\s+(-?\d+)\s", open(sys.argv[2]).read(), re.M)]
+assert len(p.marks) == 2 and len(srss) == 2, (p.marks, srss)
+for got, want in zip(p.marks, srss):
+    assert want > 1000 and abs(got - want) <= 1024, ("RSS at the markers", p.marks, srss)
 PYEOF
 
 # A trace cut short (as a SIGKILLed kvmlab leaves it): one clear error, status 1, no page.

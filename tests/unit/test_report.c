@@ -204,3 +204,46 @@ Test(report, other_events_are_tolerated)
 	cr_assert_eq(r.dropped, 3);
 	report_free(&r);
 }
+
+#define MARK_RSS(label, tid, ts, rss)                                                          \
+	"{\"name\":\"" label "\",\"cat\":\"marker\",\"ph\":\"i\",\"s\":\"t\",\"pid\":1,\"tid\":" \
+	#tid ",\"ts\":" #ts ",\"args\":{\"label\":\"" label "\",\"kvmlab_rss_kib\":" #rss "}}"
+
+/* kvmlab's RSS at each marker: read when there, -1 when not (older traces); the page lists the
+ * markers in time order with the RSS and its change. */
+Test(report, markers_with_rss)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	cr_assert_eq(parse("{\"traceEvents\":[" MARK_RSS("touch", 0, 30, 112640) ","
+			   MARK_RSS("mmap", 0, 10, 10240) "," MARK("old", 1, 20) ","
+			   MARK_RSS("gone", 0, 40, -1) "]}"),
+		     0, "%s", err);
+	cr_assert_eq(r.nr_markers, 4);
+	cr_assert_float_eq(r.markers[0].rss_kib, 112640, 1e-9);
+	cr_assert_float_eq(r.markers[2].rss_kib, -1, 1e-9, "no kvmlab_rss_kib: unknown");
+	cr_assert_float_eq(r.markers[3].rss_kib, -1, 1e-9);
+	f = open_memstream(&buf, &len);
+	cr_assert_eq(report_write_html(f, &r, "m"), 0);
+	fclose(f);
+	/* In time order: mmap (10), old (20, unknown), touch (30: +100 MiB since mmap), gone. */
+	cr_assert_not_null(strstr(buf, "<tr data-marker=\"0\" data-rss-kib=\"10240\"><td class=\"k\">mmap"
+				       "</td><td>0.000010 s</td><td>0</td><td>10240 KiB</td><td></td>"),
+			   "%s", buf);
+	cr_assert_not_null(strstr(buf, "<tr data-marker=\"1\" data-rss-kib=\"-1\"><td class=\"k\">old"
+				       "</td><td>0.000020 s</td><td>1</td><td>?</td>"),
+			   "%s", buf);
+	cr_assert_not_null(strstr(buf, "<td class=\"k\">touch</td><td>0.000030 s</td><td>0</td>"
+				       "<td>112640 KiB</td><td>+102400 KiB</td>"),
+			   "%s", buf);
+	free(buf);
+	report_free(&r);
+	bad("{\"traceEvents\":[" MARK_RSS("x", 0, 1, "5") "]}", "\"kvmlab_rss_kib\" is not a number");
+	bad("{\"traceEvents\":[" MARK_RSS("x", 0, 1, 1.5) "]}", "whole number");
+	bad("{\"traceEvents\":[" MARK_RSS("x", 0, 1, -2) "]}", "\"kvmlab_rss_kib\" is -2");
+	bad("{\"traceEvents\":[{\"name\":\"x\",\"cat\":\"marker\",\"ph\":\"i\",\"tid\":0,\"ts\":1,"
+	    "\"args\":[]}]}",
+	    "\"args\" is not an object");
+}

@@ -219,6 +219,14 @@ Test(trace, writer_output)
 	cr_assert_not_null(strstr(s, "\"name\":\"SYSTEM_EVENT\",\"cat\":\"exit\",\"ph\":\"X\",\"pid\":1,"
 				     "\"tid\":1"), "%s", s);
 	cr_assert_eq(count(s, "\"cat\":\"marker\""), 1, "%s", s);
+	/* The marker carries kvmlab's RSS then: this test process's, so a few MiB at least. */
+	{
+		const char *rss = strstr(s, "\"args\":{\"label\":\"phase \\\"one\\\"\",\"kvmlab_rss_kib\":");
+
+		cr_assert_not_null(rss, "%s", s);
+		rss = strstr(rss, "\"kvmlab_rss_kib\":") + strlen("\"kvmlab_rss_kib\":");
+		cr_assert_gt(atoll(rss), 1000, "%s", rss);
+	}
 	cr_assert_eq(count(s, "\"cat\":\"exit\""), 3, "%s", s);
 	cr_assert_null(strstr(s, "unseen"));
 	cr_assert_eq(strcmp(s + strlen(s) - 4, "]}}\n"), 0, "%s", s);
