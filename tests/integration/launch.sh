@@ -28,10 +28,11 @@ if [ -z "$reason" ]; then exec "$run" "$@"; fi
 
 echo "no usable /dev/kvm here ($reason): running the integration tests inside a nested Linux under QEMU's emulator"
 
-# The emulated machine itself has frozen now and then (once in CI on 2026-12-02, with no kernel message;
-# design notes in tests/nested/l1.sh). l1.sh notices within KVMLAB_L1_STALL seconds and stops it; we then
-# boot a fresh L1 and go on from the test that was running, said loudly. A test during which the L1
-# freezes a second time fails the run: that is no accident. At most two restarts.
+# The emulated machine itself has frozen now and then: its timer interrupt lost (docs/testing.md,
+# "Where they run"). l1.sh wakes it with an NMI, and if that does not help, stops it after
+# KVMLAB_L1_STALL seconds; we then boot a fresh L1 and go on from the test that was running, said
+# loudly. A test during which the L1 freezes a second time fails the run: that is no accident. At
+# most two restarts.
 names=$("$run" --list "$@") # fails, with its message, if no test matches
 work=$(mktemp -d "${TMPDIR:-/tmp}/kvmlab-launch.XXXXXX")
 trap 'rm -rf "$work"' EXIT

@@ -17,7 +17,8 @@
 #     prefixed "l1 kernel:".
 #   - We exit with COMMAND's exit status. If the L1 cannot boot, gets no /dev/kvm, dies, or the whole run
 #     exceeds --timeout (default 1800 s), or freezes (no sign of life from its /init for
-#     KVMLAB_L1_STALL seconds, default 180), we print the tail of the L1's kernel log and QEMU's messages, then
+#     KVMLAB_L1_STALL seconds, default 180, though an NMI was sent after KVMLAB_L1_KICK, 30), we
+#     print the tail of the L1's kernel log and QEMU's messages, then
 #     one line "l1: ERROR: <which>", and exit 125.
 #   - Without --interactive, COMMAND's stdin is /dev/null (no tty needed, as in CI); its stdout is a pipe
 #     unless our stdout is a terminal. With --interactive, our terminal is wired to the L1's serial port,
@@ -407,13 +408,32 @@ else
     timeout -k 10 "$timeout_s" "${qemu[@]}" </dev/null 2>"$run/qemu.err" &
 fi
 qpid=$!
-# The watchdog: /init writes "alive" every 10 s; if nothing reaches the status file for $stall_s
-# seconds, the L1 has frozen: stop QEMU now rather than at --timeout.
+# The watchdog: /init writes "alive" every 10 s. After $kick_s seconds without one, the L1's timer
+# interrupt was lost (seen here under load: its CPU sat in HLT, or in a guest of its KVM, with
+# interrupts on and nothing to wake it). An NMI from QEMU's monitor wakes the CPU, and the kernel then
+# programs its timer afresh; what the CPU was doing is noted in $run/kicks and shown at the end. If
+# nothing comes for $stall_s seconds, the L1 has frozen for good: stop QEMU rather than wait for
+# --timeout.
 stall_s=${KVMLAB_L1_STALL:-180}
+kick_s=${KVMLAB_L1_KICK:-30}
 (
+    kicked=0
     while sleep 5; do
         age=$(($(date +%s) - $(stat -c %Y "$run/status")))
-        [ "$age" -lt "$stall_s" ] && continue
+        if [ "$age" -lt "$kick_s" ]; then
+            kicked=0
+            continue
+        fi
+        if [ "$age" -lt "$stall_s" ]; then
+            [ $kicked = 1 ] && continue
+            kicked=1
+            {
+                echo "l1: no sign of life for $age s (host time $(date +%T)): sent an NMI"
+                freeze_report
+            } >>"$run/kicks" 2>&1
+            printf 'nmi\n' >"$run/mon.in"
+            continue
+        fi
         echo "$age" >"$run/stalled"
         freeze_report >"$run/freeze" 2>&1
         kill "$qpid" 2>/dev/null # timeout passes SIGTERM on to QEMU
@@ -432,6 +452,10 @@ wait "$wpid" 2>/dev/null || true
 
 # --- what happened ----------------------------------------------------------------------------------------
 status=$(tr -d '\r' <"$run/status")
+if [ -s "$run/kicks" ]; then # said whatever became of the run: a stall is worth knowing about
+    echo "l1: the L1 stalled $(grep -c 'sent an NMI' "$run/kicks") time(s) (its timer interrupt lost):" >&2
+    cat "$run/kicks" >&2
+fi
 said() { grep -q "^$1" <<<"$status"; } # did /init report this stage?
 if said exit; then
     rc=$(sed -n 's/^exit \([0-9]*\).*/\1/p' <<<"$status" | head -n 1)
