@@ -70,19 +70,23 @@ int pin_check(const int *cpus, int n, const cpu_set_t *allowed, int nr_conf, cha
 			continue;
 		if (cpus[i] >= nr_conf) {
 			if (nr_conf == 1)
-				snprintf(err, errlen, "--pin or <vcpupin>: CPU %d does not exist: this host has one "
-						      "CPU, CPU 0", cpus[i]);
+				snprintf(err, errlen,
+					 "--pin or <vcpupin>: CPU %d does not exist: this host has "
+					 "one CPU, CPU 0",
+					 cpus[i]);
 			else
-				snprintf(err, errlen, "--pin or <vcpupin>: CPU %d does not exist: this host has "
-						      "CPUs 0-%d", cpus[i], nr_conf - 1);
+				snprintf(err, errlen,
+					 "--pin or <vcpupin>: CPU %d does not exist: this host has "
+					 "CPUs 0-%d",
+					 cpus[i], nr_conf - 1);
 			return -1;
 		}
 		if (!CPU_ISSET(cpus[i], allowed)) {
 			cpu_list(allowed, nr_conf > CPU_SETSIZE ? CPU_SETSIZE : nr_conf, list,
 				 sizeof(list));
 			snprintf(err, errlen,
-				 "--pin or <vcpupin>: CPU %d is not allowed to kvmlab (its affinity, from taskset "
-				 "or a cpuset, allows CPUs %s)",
+				 "--pin or <vcpupin>: CPU %d is not allowed to kvmlab (its affinity, "
+				 "from taskset or a cpuset, allows CPUs %s)",
 				 cpus[i], list);
 			return -1;
 		}

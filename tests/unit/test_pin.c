@@ -28,6 +28,7 @@ Test(pin, check)
 {
 	cpu_set_t allowed;
 	int ok[] = { 0, 2 }, missing[] = { 0, 4 }, denied[] = { 1 };
+	int unpinned[] = { -1, 2, -1 }; /* a domain XML's vCPUs without <vcpupin> */
 
 	CPU_ZERO(&allowed);
 	CPU_SET(0, &allowed);
@@ -39,8 +40,6 @@ Test(pin, check)
 	cr_assert_eq(pin_check(denied, 1, &allowed, 4, err, sizeof(err)), -1);
 	cr_assert_not_null(strstr(err, "CPU 1 is not allowed to kvmlab"), "%s", err);
 	cr_assert_not_null(strstr(err, "allows CPUs 0,2-3"), "%s", err);
-	int unpinned[] = { -1, 2, -1 }; /* a domain XML's vCPUs without <vcpupin> */
-
 	cr_assert_eq(pin_check(unpinned, 3, &allowed, 4, err, sizeof(err)), 0, "%s", err);
 	cr_assert_eq(pin_check(missing + 1, 1, &allowed, 1, err, sizeof(err)), -1);
 	cr_assert_str_eq(err, "--pin or <vcpupin>: CPU 4 does not exist: this host has one CPU, CPU 0");
