@@ -246,7 +246,7 @@ static void report_counters_now(struct stats_vcpu *sv, long long *out)
 	free(vals);
 }
 
-void stats_mark_take(struct stats_vcpu *sv, const char *label)
+void stats_mark_take(struct stats_vcpu *sv, const char *label, long long rss_kib)
 {
 	int n = atomic_load_explicit(&sv->nr_marks, RELAXED);
 	struct stats_mark *m;
@@ -260,16 +260,16 @@ void stats_mark_take(struct stats_vcpu *sv, const char *label)
 	m = &sv->mark[n];
 	snprintf(m->label, sizeof(m->label), "%s", label);
 	m->t_ns = stats_now() - sv->start_ns;
-	m->rss_kib = stats_rss_kib();
+	m->rss_kib = rss_kib;
 	mark_counters(sv, m->kvm);
 	atomic_store_explicit(&sv->nr_marks, n + 1, memory_order_release);
 }
 
-void stats_phase_begin(struct stats_vcpu *sv, const char *label)
+void stats_phase_begin(struct stats_vcpu *sv, const char *label, long long rss_kib)
 {
 	int n = atomic_load_explicit(&sv->nr_phases, RELAXED);
 
-	stats_mark_take(sv, label);
+	stats_mark_take(sv, label, rss_kib);
 
 	if (!sv->phase) {
 		sv->phase = calloc(STATS_MAX_PHASES, sizeof(*sv->phase));

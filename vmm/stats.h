@@ -200,11 +200,12 @@ struct stats_vcpu {
 void stats_record_vcpu(struct stats_vcpu *sv, uint64_t key, uint64_t ns);
 /*
  * The guest marked label: the exits from now on go to that phase (again, if seen before),
- * and the moment is noted (stats_mark).
+ * and the moment is noted (stats_mark) with rss_kib, kvmlab's RSS read by the caller
+ * (stats_rss_kib(); the trace's marker carries the same reading).
  */
-void stats_phase_begin(struct stats_vcpu *sv, const char *label);
-/* Note kvmlab's RSS and the vCPU's KVM counters now, under label. The vCPU thread's alone. */
-void stats_mark_take(struct stats_vcpu *sv, const char *label);
+void stats_phase_begin(struct stats_vcpu *sv, const char *label, long long rss_kib);
+/* Note rss_kib and the vCPU's KVM counters now, under label. The vCPU thread's alone. */
+void stats_mark_take(struct stats_vcpu *sv, const char *label, long long rss_kib);
 /* The calling vCPU thread's (NULL: no --stats): set by the vCPU thread, used by the marker port. */
 extern _Thread_local struct stats_vcpu *stats_self;
 

@@ -375,12 +375,14 @@ static void marker_byte(uint8_t c)
 	memcpy(e.label, label, label_len);
 	e.label[label_len] = '\0';
 	label_len = 0;
+	if (!stats_self && !trace_self)
+		return;
+	e.rss_kib = stats_rss_kib(); /* one read for both (a marker is rare: /proc is cheap enough) */
 	if (stats_self)
-		stats_phase_begin(stats_self, e.label);
+		stats_phase_begin(stats_self, e.label, e.rss_kib);
 	if (!trace_self)
 		return;
 	e.t_ns = stats_now();
-	e.rss_kib = stats_rss_kib(); /* (a marker is rare: reading /proc is cheap enough) */
 	trace_ring_push(trace_self, &e);
 }
 

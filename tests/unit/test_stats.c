@@ -398,13 +398,13 @@ Test(stats, markers_note_rss_and_kvm_counters)
 	fd = fake_counters_fd(v0);
 	cr_assert_eq(kstats_open_fd(&sv->kvm, fd, err, sizeof(err)), 0, "%s", err);
 
-	stats_phase_begin(sv, "mmap");
+	stats_phase_begin(sv, "mmap", stats_rss_kib());
 	/* Between the markers: KVM counts, and this process touches 16 MiB. */
 	cr_assert_eq(pwrite(fd, v1, sizeof(v1), MARK_DATA_OFFSET), (ssize_t)sizeof(v1));
 	mem = malloc(big);
 	cr_assert_not_null(mem);
 	memset(mem, 1, big);
-	stats_phase_begin(sv, "touch");
+	stats_phase_begin(sv, "touch", stats_rss_kib());
 
 	cr_assert_eq(sv->nr_marks, 2);
 	cr_assert_str_eq(sv->mark[0].label, "mmap");
@@ -425,7 +425,7 @@ Test(stats, markers_note_rss_and_kvm_counters)
 
 	/* Beyond STATS_MAX_MARKS the markers are counted, not kept. */
 	for (int i = 2; i < STATS_MAX_MARKS + 5; i++)
-		stats_phase_begin(sv, "touch");
+		stats_phase_begin(sv, "touch", stats_rss_kib());
 	cr_assert_eq(sv->nr_marks, STATS_MAX_MARKS);
 	cr_assert_eq(sv->marks_lost, 5);
 
