@@ -5,8 +5,7 @@
  * Command line words: tick_ms=N (the timer tick, default 4), clock=pit
  * (calibrate the LAPIC timer against the PIT even under KVM), idle=poll, and
  * selftest=NAME[,NAME...] with NAME one of pages, heap, vm, mm, ticks, procs, pf;
- * init=PATH [ARGS]: the first program (default /bin/sh from the initramfs);
- * exitlog=all: a line for every process that exits, not only init's.
+ * init=PATH [ARGS]: the first program (default /bin/sh from the initramfs).
  */
 #include "kernel.h"
 #include "x86.h"

@@ -269,16 +269,10 @@ static void count_nosys(struct proc *p, u64 nr)
 		}
 }
 
-/*
- * At exit: which unimplemented system calls the process made, how often. Said
- * for init and for a process that made any; for every process with exitlog=all
- * on the command line (at the shell's prompt a line per `ls` is noise).
- */
+/* At exit: which unimplemented system calls the process made, how often. */
 void syscall_report(struct proc *p)
 {
 	if (!p->pml4)
-		return;
-	if (p != initproc && !p->nosys[0].count && !cmdline_word("exitlog=", "all"))
 		return;
 	kprintf("kernel: pid %d (%s) exited with status %d", p->pid, p->name, p->exit_status & 0xFF);
 	if (!p->nosys[0].count) {
