@@ -410,8 +410,8 @@ fi
 qpid=$!
 # The watchdog: /init writes "alive" every 10 s. After $kick_s seconds without one, the L1's timer
 # interrupt was lost (seen here under load: its CPU sat in HLT, or in a guest of its KVM, with
-# interrupts on and nothing to wake it). An NMI from QEMU's monitor wakes the CPU, and the kernel then
-# programs its timer afresh; what the CPU was doing is noted in $run/kicks and shown at the end. If
+# interrupts on and nothing to wake it). An NMI from QEMU's monitor is tried (it has not woken a real
+# freeze yet); what the CPU was doing is noted in $run/kicks and shown at the end. If
 # nothing comes for $stall_s seconds, the L1 has frozen for good: stop QEMU rather than wait for
 # --timeout.
 stall_s=${KVMLAB_L1_STALL:-180}
@@ -453,7 +453,7 @@ wait "$wpid" 2>/dev/null || true
 # --- what happened ----------------------------------------------------------------------------------------
 status=$(tr -d '\r' <"$run/status")
 if [ -s "$run/kicks" ]; then # said whatever became of the run: a stall is worth knowing about
-    echo "l1: the L1 stalled $(grep -c 'sent an NMI' "$run/kicks") time(s) (its timer interrupt lost):" >&2
+    echo "l1: the L1 stalled $(grep -c 'sent an NMI' "$run/kicks") time(s) (no sign of life):" >&2
     cat "$run/kicks" >&2
 fi
 said() { grep -q "^$1" <<<"$status"; } # did /init report this stage?
