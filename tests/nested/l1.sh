@@ -17,7 +17,7 @@
 #     prefixed "l1 kernel:".
 #   - We exit with COMMAND's exit status. If the L1 cannot boot, gets no /dev/kvm, dies, or the whole run
 #     exceeds --timeout (default 1800 s), or freezes (no sign of life from its /init for
-#     KVMLAB_L1_STALL seconds, default 180, though an NMI was sent after KVMLAB_L1_KICK, 30), we
+#     KVMLAB_L1_STALL seconds, default 120, though an NMI was sent after KVMLAB_L1_KICK, 30), we
 #     print the tail of the L1's kernel log and QEMU's messages, then
 #     one line "l1: ERROR: <which>", and exit 125.
 #   - Without --interactive, COMMAND's stdin is /dev/null (no tty needed, as in CI); its stdout is a pipe
@@ -414,7 +414,7 @@ qpid=$!
 # freeze yet); what the CPU was doing is noted in $run/kicks and shown at the end. If
 # nothing comes for $stall_s seconds, the L1 has frozen for good: stop QEMU rather than wait for
 # --timeout.
-stall_s=${KVMLAB_L1_STALL:-180}
+stall_s=${KVMLAB_L1_STALL:-120}
 kick_s=${KVMLAB_L1_KICK:-30}
 (
     kicked=0
