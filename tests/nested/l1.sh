@@ -32,8 +32,9 @@
 #     /tmp is the host's, writable through the overlay. The overlay's upper layer is RAM: the L1 has 3 GB.
 #   - Env: KVMLAB_L1_ERROR_FILE=FILE receives that line's reason too (for tests/integration/launch.sh);
 #     KVMLAB_L1_KERNEL=/path/vmlinuz-VERSION picks another kernel (its modules must be in
-#     /lib/modules/VERSION); KVMLAB_L1_KEEP=1 keeps the run directory (kernel log, QEMU's stderr, status);
-#     KVMLAB_L1_SMP=N (default 1) and KVMLAB_L1_CPU=MODEL (default max) change the L1's CPUs.
+#     /lib/modules/VERSION); KVMLAB_L1_KEEP=1 keeps the run directory (kernel log with /init's status
+#     lines, QEMU's stderr); KVMLAB_L1_SMP=N (default 1) and KVMLAB_L1_CPU=MODEL (default max) change the
+#     L1's CPUs; KVMLAB_L1_APPEND adds words to the L1 kernel's command line.
 #   - Cache: build/nested/ holds our initramfs (~6 MB, keyed on this file, the kernel version, busybox and
 #     modules.dep) and the kernel unpacked for PVH (~66 MB); both are rebuilt when their inputs change.
 #
@@ -128,12 +129,14 @@ key=$({
 initrd=$cachedir/initramfs-$kver-$key.cpio
 
 # The L1's PID 1. Runs under busybox sh. Serial ports: ttyS0 = COMMAND's terminal (our stdout),
-# ttyS1 = kernel console (a log file), ttyS2 = status lines for the host script (a file).
+# ttyS1 = kernel console (a log file). Status lines for the host script go to the kernel log too, through
+# /dev/kmsg: the kernel writes its console by polling the UART, with no interrupt to lose (a third port,
+# ttyS2, shared IRQ 4 with ttyS0, and a write there is interrupt-driven: see "the L1 froze" below).
 write_init() {
     cat <<'INIT'
 #!/bin/sh
 export PATH=/bin
-st() { echo "$*" >/dev/ttyS2; }       # status line for the host script
+st() { echo "<3>kvmlab-l1: st $*" >/dev/kmsg; } # status line for the host script
 fail() { # stage reason...: tell the host, then power off
     st "fail $*"; echo "l1 init: $*" >/dev/console
     poweroff -f; reboot -f
@@ -184,6 +187,7 @@ cp "/host$job/job.sh" $R/run/kvmlab-job.sh
 mkdir /l1out
 if mount -t 9p -o trans=virtio,version=9p2000.L l1out /l1out; then
     (grep ' [tT] ' /proc/kallsyms >/l1out/kallsyms.tmp && mv /l1out/kallsyms.tmp /l1out/kallsyms) &
+    grep ' jiffies_64$' /proc/kallsyms | cut -d' ' -f1 >/l1out/jiffies # is the L1's tick still counting?
 fi
 st run "$(cut -d" " -f1 /proc/uptime)"
 echo "<3>kvmlab-l1: command starts" >/dev/kmsg # marks where the command's part of the kernel log begins
@@ -321,15 +325,29 @@ q() { local s=${1//\'/\'\\\'\'}; printf "'%s'" "$s"; } # POSIX-sh single quoting
 pipe=0
 [ "$interactive" = 1 ] || [ -t 1 ] || pipe=1
 printf 'L1_INTERACTIVE=%s\nL1_PIPE=%s\n' "$interactive" "$pipe" >"$run/job.conf"
-: >"$run/status"
+: >"$run/kernel.log" # (QEMU's file; /init's status lines in it are the L1's signs of life)
 
 mkdir "$run/l1out"
 mkfifo "$run/mon.in" "$run/mon.out"
 
 # freeze_report: where the frozen L1's CPU is, from QEMU's monitor, symbolized with the L1 kernel's
 # /proc/kallsyms (copied out at boot): RIP, interrupts on or off, and the kernel addresses on its stack.
+# jiffies_delta: how far the L1's jiffies_64 moved in 5 s, read from guest-physical memory (the kernel
+# runs at its link address minus __START_KERNEL_map: QEMU's PVH boot does no KASLR). Empty if unknown.
+jiffies_delta() {
+    local va pa j1 j2
+    va=$(cat "$run/l1out/jiffies" 2>/dev/null) || return 0
+    [[ "$va" =~ ^ffffffff[0-9a-f]{8}$ ]] || return 0
+    pa=$(printf '%x' $((0x$va - 0xffffffff80000000)))
+    printf 'xp /1gx 0x%s\n' "$pa" >"$run/mon.in"
+    j1=$(timeout 5 cat <&7 | tr -d '\r' | grep -oE '0x[0-9a-f]{16}' | tail -n 1 || true)
+    printf 'xp /1gx 0x%s\n' "$pa" >"$run/mon.in"
+    j2=$(timeout 5 cat <&7 | tr -d '\r' | grep -oE '0x[0-9a-f]{16}' | tail -n 1 || true)
+    [ -n "$j1" ] && [ -n "$j2" ] && echo $((j2 - j1))
+}
+
 freeze_report() {
-    local regs rip rsp rfl words
+    local regs rip rsp rfl words ticks
     exec 7<>"$run/mon.out" # (read-write: never blocks; QEMU holds both ends open)
     timeout 2 cat <&7 >/dev/null || true # the monitor's greeting
     printf 'info registers\n' >"$run/mon.in"
@@ -343,8 +361,14 @@ freeze_report() {
         printf 'x/48gx 0x%s\n' "$rsp" >"$run/mon.in"
         words=$(timeout 5 cat <&7 | tr -d '\r' | grep -oE '0x[0-9a-f]{16}' | sed -n '2~1p' || true)
     fi
+    printf 'info lapic\n' >"$run/mon.in"
+    timeout 5 cat <&7 | tr -d '\r' >"$run/lapic" || true
+    ticks=$(jiffies_delta)
     exec 7>&-
     echo "l1: the frozen CPU: RIP $rip, RSP $rsp, interrupts $( (( 0x${rfl:-0} & 0x200 )) && echo on || echo off)"
+    grep -E 'timer|ISR|IRR|TPR|PPR|LVT0|ESR' "$run/lapic" | sed 's/^/l1: lapic: /' || true
+    [ -z "$ticks" ] || echo "l1: its tick (jiffies) advanced by $ticks in 5 s of host time" \
+        "$([ "$ticks" -gt 0 ] && echo "(its kernel runs: its processes are stuck)" || echo "(its kernel's timer stopped)")"
     [ -s "$run/l1out/kallsyms" ] || { echo "l1: (no kallsyms from the L1 to name them)"; return; }
     # Each address to the symbol at or below it (binary search in the sorted table); the first is RIP.
     # Only addresses in the L1 kernel's text (_stext.._etext) or its modules' are named: anything
@@ -392,12 +416,11 @@ qemu=(qemu-system-x86_64 -accel tcg,thread=single -cpu "${KVMLAB_L1_CPU:-max}" -
     -nodefaults -no-user-config -display none -no-reboot
     -chardev stdio,id=con,signal=off -serial chardev:con # ttyS0: the command's terminal
     -serial "file:$run/kernel.log"                       # ttyS1: kernel console
-    -serial "file:$run/status"                           # ttyS2: status lines from /init
     -virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap
     -virtfs "local,path=$run/l1out,mount_tag=l1out,security_model=none"
     -chardev "pipe,id=mon,path=$run/mon" -mon chardev=mon,mode=readline # for freeze_report
     -pidfile "$run/qemu.pid" -kernel "$boot_kernel" -initrd "$initrd"
-    -append "console=ttyS1 quiet panic=-1 $fast kvmlab_job=$run")
+    -append "console=ttyS1 quiet printk.devkmsg=on panic=-1 $fast ${KVMLAB_L1_APPEND:-} kvmlab_job=$run")
 
 if [ "$interactive" = 1 ]; then
     # A background job's stdin would be /dev/null: hand QEMU our terminal explicitly. --foreground keeps
@@ -417,9 +440,14 @@ qpid=$!
 stall_s=${KVMLAB_L1_STALL:-120}
 kick_s=${KVMLAB_L1_KICK:-30}
 (
-    kicked=0
+    # A sign of life is a new status line from /init, not any kernel message (an NMI's own complaint
+    # would otherwise count as one).
+    kicked=0 nst=0 last=$(date +%s)
     while sleep 5; do
-        age=$(($(date +%s) - $(stat -c %Y "$run/status")))
+        n=$(grep -c 'kvmlab-l1: st ' "$run/kernel.log" || true)
+        now=$(date +%s)
+        [ "$n" = "$nst" ] || { nst=$n; last=$now; }
+        age=$((now - last))
         if [ "$age" -lt "$kick_s" ]; then
             kicked=0
             continue
@@ -451,7 +479,7 @@ wait "$wpid" 2>/dev/null || true
 [ -z "$saved_tty" ] || stty "$saved_tty" 2>/dev/null || true
 
 # --- what happened ----------------------------------------------------------------------------------------
-status=$(tr -d '\r' <"$run/status")
+status=$(sed -n 's/^.*kvmlab-l1: st //p' "$run/kernel.log" | tr -d '\r')
 if [ -s "$run/kicks" ]; then # said whatever became of the run: a stall is worth knowing about
     echo "l1: the L1 stalled $(grep -c 'sent an NMI' "$run/kicks") time(s) (no sign of life):" >&2
     cat "$run/kicks" >&2
@@ -462,13 +490,14 @@ if said exit; then
     # Kernel errors logged while the command ran (a KVM WARN or oops, say) are worth seeing; the power-off
     # messages are not.
     sed -n '/kvmlab-l1: command starts/,$p' "$run/kernel.log" | tr -d '\r' | sed '1d' |
-        grep -v -E '^\[ *[0-9.]+\] (reboot: |ACPI: PM: |kvm: exiting hardware)' | sed 's/^/l1 kernel: /' >&2 || true
+        grep -v -E '^\[ *[0-9.]+\] (reboot: |ACPI: PM: |kvm: exiting hardware|kvmlab-l1: st )' |
+        sed 's/^/l1 kernel: /' >&2 || true
     exit "$rc"
 fi
 for f in "$run/kernel.log" "$run/qemu.err"; do # the evidence, before the verdict
     [ -s "$f" ] || continue
     echo "l1: last lines of ${f##*/}:" >&2
-    tail -n 25 "$f" | tr -d '\r' | sed 's/^/  /' >&2
+    grep -v 'kvmlab-l1: st alive' "$f" | tail -n 25 | tr -d '\r' | sed 's/^/  /' >&2
 done
 reason=$(sed -n 's/^fail [a-z]* //p' <<<"$status" | head -n 1)
 if [ -s "$run/stalled" ]; then
