@@ -32,7 +32,7 @@ echo "no usable /dev/kvm here ($reason): running the integration tests inside a 
 # "Where they run"). l1.sh wakes it with an NMI, and if that does not help, stops it after
 # KVMLAB_L1_STALL seconds; we then boot a fresh L1 and go on from the test that was running, said
 # loudly. Freezes came 0-3 times a run here (2026-12-02), in no one test: a test during which the
-# L1 freezes a third time fails the run, and so does a seventh freeze in all.
+# L1 freezes a sixth time fails the run, and so does an eleventh in all.
 names=$("$run" --list "$@") # fails, with its message, if no test matches
 work=$(mktemp -d "${TMPDIR:-/tmp}/kvmlab-launch.XXXXXX")
 trap 'rm -rf "$work"' EXIT
@@ -60,12 +60,12 @@ while :; do
     [ -n "$now" ] || break
     same=0
     for f in "${frozen_in[@]}"; do [ "$f" != "$now" ] || same=$((same + 1)); done
-    if [ $same = 2 ]; then
-        echo "launch: the nested Linux froze three times during $now; giving up" >&2
+    if [ $same = 5 ]; then
+        echo "launch: the nested Linux froze six times during $now; giving up" >&2
         exit 125
     fi
     frozen_in+=("$now")
-    if [ $restarts = 6 ]; then echo "launch: the nested Linux froze seven times; giving up" >&2; exit 125; fi
+    if [ $restarts = 10 ]; then echo "launch: the nested Linux froze eleven times; giving up" >&2; exit 125; fi
     restarts=$((restarts + 1))
     echo "launch: the nested Linux froze during $now; booting a fresh one to run $now and what follows"
     from=(--from "$now")
