@@ -130,8 +130,8 @@ initrd=$cachedir/initramfs-$kver-$key.cpio
 
 # The L1's PID 1. Runs under busybox sh. Serial ports: ttyS0 = COMMAND's terminal (our stdout),
 # ttyS1 = kernel console (a log file). Status lines for the host script go to the kernel log too, through
-# /dev/kmsg: the kernel writes its console by polling the UART, with no interrupt to lose (a third port,
-# ttyS2, shared IRQ 4 with ttyS0, and a write there is interrupt-driven: see "the L1 froze" below).
+# /dev/kmsg: the kernel writes its console by polling the UART, with no interrupt to lose, and no third
+# port (ttyS2) shares IRQ 4 with ttyS0. (That sharing was not what froze the L1: see the watchdog below.)
 write_init() {
     cat <<'INIT'
 #!/bin/sh
@@ -330,8 +330,6 @@ printf 'L1_INTERACTIVE=%s\nL1_PIPE=%s\n' "$interactive" "$pipe" >"$run/job.conf"
 mkdir "$run/l1out"
 mkfifo "$run/mon.in" "$run/mon.out"
 
-# freeze_report: where the frozen L1's CPU is, from QEMU's monitor, symbolized with the L1 kernel's
-# /proc/kallsyms (copied out at boot): RIP, interrupts on or off, and the kernel addresses on its stack.
 # jiffies_delta: how far the L1's jiffies_64 moved in 5 s, read from guest-physical memory (the kernel
 # runs at its link address minus __START_KERNEL_map: QEMU's PVH boot does no KASLR). Empty if unknown.
 jiffies_delta() {
@@ -346,6 +344,9 @@ jiffies_delta() {
     [ -n "$j1" ] && [ -n "$j2" ] && echo $((j2 - j1))
 }
 
+# freeze_report: where the frozen L1's CPU is, from QEMU's monitor, symbolized with the L1 kernel's
+# /proc/kallsyms (copied out at boot): RIP, interrupts on or off, the kernel addresses on its stack, its
+# LAPIC and whether its tick still counts.
 freeze_report() {
     local regs rip rsp rfl words ticks
     exec 7<>"$run/mon.out" # (read-write: never blocks; QEMU holds both ends open)
