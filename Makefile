@@ -182,6 +182,7 @@ run: deps all
 bench: deps all
 	bench/exit-cost.sh
 	bench/trace-cost.sh
+	bench/thp.sh
 	bench/boot-time.sh
 	bench/disk.sh
 

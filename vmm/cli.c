@@ -72,6 +72,10 @@ void cli_usage(FILE *f)
 	      "                       exits instead of KVM signalling an eventfd without an\n"
 	      "                       exit: slower, but each kick is visible to --stats and\n"
 	      "                       --trace (docs/lessons/4-virtio-batches.md)\n"
+	      "      --no-thp         back guest RAM with 4 KiB host pages only (by default\n"
+	      "                       kvmlab asks for transparent huge pages, and KVM then maps\n"
+	      "                       2 MiB at a time): one nested page fault per 4 KiB page\n"
+	      "                       (docs/lessons/3-memory-is-demand-paged-twice.md)\n"
 	      "      --pin CPU[,CPU...]\n"
 	      "                       run vCPU thread i on the i-th CPU given only (its\n"
 	      "                       affinity); vCPUs beyond the list are not pinned. The CPUs\n"
@@ -151,7 +155,7 @@ static int parse_cpus(const char *s, int *out)
 }
 
 enum { OPT_XML = 0x100, OPT_PRINT_XML, OPT_DISK, OPT_STATS, OPT_TRACE };
-enum { OPT_FIRMWARE = 0x180, OPT_NO_IOEVENTFD, OPT_PIN };
+enum { OPT_FIRMWARE = 0x180, OPT_NO_IOEVENTFD, OPT_PIN, OPT_NO_THP };
 
 static const struct option run_opts[] = {
 	{ "kernel", required_argument, NULL, 'k' },
@@ -167,6 +171,7 @@ static const struct option run_opts[] = {
 	{ "firmware", no_argument, NULL, OPT_FIRMWARE },
 	{ "trace", required_argument, NULL, OPT_TRACE },
 	{ "no-ioeventfd", no_argument, NULL, OPT_NO_IOEVENTFD },
+	{ "no-thp", no_argument, NULL, OPT_NO_THP },
 	{ "pin", required_argument, NULL, OPT_PIN },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
@@ -211,6 +216,7 @@ static int parse_run(int argc, char **argv, struct cli *out, char *err, size_t e
 		case OPT_PRINT_XML: out->print_xml = true; break;
 		case OPT_FIRMWARE: c->firmware = true; break;
 		case OPT_NO_IOEVENTFD: c->no_ioeventfd = true; break;
+		case OPT_NO_THP: c->no_thp = true; break;
 		case OPT_PIN:
 			c->nr_pin = pin_parse(optarg, c->pin, CONFIG_MAX_CPUS, err, errlen);
 			if (c->nr_pin < 0)
@@ -428,6 +434,7 @@ int cli_config(const struct cli *cli, struct vm_config *out, char *err, size_t e
 	out->stats_file = c->stats_file;
 	out->trace_file = c->trace_file;
 	out->no_ioeventfd |= c->no_ioeventfd;
+	out->no_thp = c->no_thp;
 	if (c->nr_pin) { /* --pin replaces the XML's <vcpupin>s */
 		memcpy(out->pin, c->pin, sizeof(out->pin));
 		out->nr_pin = c->nr_pin;

@@ -47,6 +47,7 @@ struct vm_config {
 	const char *trace_file; /* --trace FILE: every exit as Trace Event JSON (NULL: none) */
 	bool firmware;		/* --firmware: start at the reset vector in kvmlab's firmware */
 	bool no_ioeventfd;	/* --no-ioeventfd: virtio kicks are MMIO exits handled by kvmlab */
+	bool no_thp;		/* --no-thp: guest RAM in 4 KiB host pages, no transparent huge pages */
 	int pin[64];		/* --pin: vCPU i runs on CPU pin[i] (-1: anywhere), i < nr_pin */
 	int nr_pin;
 	enum vm_action on_poweroff, on_reboot, on_crash;

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* Guest physical memory: the regions and the one bounds-checked accessor. */
 #include <errno.h>
+#include <stdint.h>
 #include <string.h>
 #include <sys/mman.h>
 
@@ -52,15 +53,36 @@ int gmem_add_region(struct guest_mem *m, uint64_t gpa, void *host, uint64_t size
 	return 0;
 }
 
-static int map_region(struct guest_mem *m, uint64_t gpa, uint64_t size)
+/*
+ * A 2 MiB-aligned anonymous mapping of size bytes. KVM maps guest memory with 2 MiB nested page
+ * table entries only where the host backs it with a huge page and the host address and the guest
+ * address agree modulo 2 MiB; every region starts at a 2 MiB-aligned gpa, so align the host side
+ * too (over-map by 2 MiB, give back the ends).
+ */
+static void *map_aligned(uint64_t size)
 {
-	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	uint64_t len = size + GMEM_HUGE;
+	uint8_t *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	uint64_t head;
 
 	if (p == MAP_FAILED)
+		return NULL;
+	head = (GMEM_HUGE - ((uintptr_t)p & (GMEM_HUGE - 1))) & (GMEM_HUGE - 1);
+	if (head)
+		munmap(p, head);
+	munmap(p + head + size, len - head - size);
+	return p + head;
+}
+
+static int map_region(struct guest_mem *m, uint64_t gpa, uint64_t size, bool thp)
+{
+	void *p = map_aligned(size);
+
+	if (!p)
 		return -1;
 	/* Transparent huge pages cut EPT/NPT misses; a hint, not a requirement. */
-	madvise(p, size, MADV_HUGEPAGE);
+	madvise(p, size, thp ? MADV_HUGEPAGE : MADV_NOHUGEPAGE);
 	if (gmem_add_region(m, gpa, p, size) < 0) {
 		munmap(p, size);
 		return -1;
@@ -68,14 +90,14 @@ static int map_region(struct guest_mem *m, uint64_t gpa, uint64_t size)
 	return 0;
 }
 
-int gmem_init(struct guest_mem *m, uint64_t mem_size)
+int gmem_init(struct guest_mem *m, uint64_t mem_size, bool thp)
 {
 	uint64_t low = mem_size < GMEM_MMIO_HOLE_START ? mem_size : GMEM_MMIO_HOLE_START;
 
 	memset(m, 0, sizeof(*m));
-	if (map_region(m, 0, low) < 0)
+	if (map_region(m, 0, low, thp) < 0)
 		goto fail;
-	if (mem_size > low && map_region(m, GMEM_4G, mem_size - low) < 0)
+	if (mem_size > low && map_region(m, GMEM_4G, mem_size - low, thp) < 0)
 		goto fail;
 	return 0;
 fail:

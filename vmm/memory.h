@@ -2,6 +2,7 @@
 #ifndef KVMLAB_MEMORY_H
 #define KVMLAB_MEMORY_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -33,6 +34,7 @@ struct guest_mem {
 #define GMEM_HIGH_RAM_START 0x100000ULL	    /* 1 MiB */
 #define GMEM_MMIO_HOLE_START 0xC0000000ULL /* 3 GiB: 32-bit device space */
 #define GMEM_4G 0x100000000ULL
+#define GMEM_HUGE 0x200000ULL /* 2 MiB: an x86 huge page, how guest RAM is aligned on the host */
 
 /* Host pointer for [gpa, gpa + len), or NULL if any byte lies outside RAM. */
 void *gmem_ptr(const struct guest_mem *m, uint64_t gpa, uint64_t len);
@@ -43,10 +45,11 @@ int gmem_write(const struct guest_mem *m, uint64_t gpa, const void *src, uint64_
 
 /*
  * Build the standard layout for mem_size bytes of RAM: one anonymous mapping
- * for RAM below the 32-bit hole and one for the rest above 4 GiB.
+ * for RAM below the 32-bit hole and one for the rest above 4 GiB, each 2 MiB-aligned
+ * and, with thp, advised to use transparent huge pages (without: advised not to).
  * Returns 0, or -1 with errno set.
  */
-int gmem_init(struct guest_mem *m, uint64_t mem_size);
+int gmem_init(struct guest_mem *m, uint64_t mem_size, bool thp);
 void gmem_free(struct guest_mem *m);
 
 /* Adopt caller-provided host buffers as regions (unit tests, fakes). */

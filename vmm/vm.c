@@ -63,7 +63,7 @@ fail:
 
 static int memory_setup(struct vm *vm, char *err, size_t errlen)
 {
-	if (gmem_init(&vm->mem, vm->cfg->mem_size) < 0) {
+	if (gmem_init(&vm->mem, vm->cfg->mem_size, !vm->cfg->no_thp) < 0) {
 		snprintf(err, errlen, "cannot map %llu MiB of guest RAM: %s",
 			 (unsigned long long)(vm->cfg->mem_size >> 20), strerror(errno));
 		return -1;

@@ -12,9 +12,9 @@
 #
 # Contract:
 #   - COMMAND's stdout+stderr are relayed live to our stdout. The L1's first serial port carries nothing
-#     else: kernel messages go to a second one (a log file), /init's reports to a third. Kernel messages
-#     of error level logged while COMMAND ran (a KVM WARN, an oops) are echoed to stderr afterwards,
-#     prefixed "l1 kernel:".
+#     else: kernel messages go to a second one (a log file), and so do /init's status lines (through
+#     /dev/kmsg). Kernel messages of error level logged while COMMAND ran (a KVM WARN, an oops) are
+#     echoed to stderr afterwards, prefixed "l1 kernel:".
 #   - We exit with COMMAND's exit status. If the L1 cannot boot, gets no /dev/kvm, dies, or the whole run
 #     exceeds --timeout (default 1800 s), or freezes (no sign of life from its /init for
 #     KVMLAB_L1_STALL seconds, default 120, though an NMI was sent after KVMLAB_L1_KICK, 30), we

@@ -498,7 +498,12 @@ Test(cli, no_ioeventfd_and_pin)
 	config_free(&cfg);
 	cr_assert_eq(PARSE("run"), 0, "%s", err);
 	cr_assert_not(cli.cfg.no_ioeventfd);
+	cr_assert_not(cli.cfg.no_thp);
 	cr_assert_eq(cli.cfg.nr_pin, 0);
+	cr_assert_eq(PARSE("run", "--no-thp"), 0, "%s", err);
+	cr_assert_eq(cli_config(&cli, &cfg, err, sizeof(err)), 0, "%s", err);
+	cr_assert(cfg.no_thp);
+	config_free(&cfg);
 	assert_error(PARSE("run", "--pin", "x"), "--pin");
 	assert_error(PARSE("run", "--pin"), "needs a value");
 	cr_assert_eq(PARSE("run", "--pin", "0,1"), 0, "%s", err);
@@ -516,6 +521,7 @@ Test(cli, help_lists_report_no_ioeventfd_pin)
 	fclose(f);
 	cr_assert_not_null(strstr(buf, "kvmlab report TRACE.json -o REPORT.html"));
 	cr_assert_not_null(strstr(buf, "--no-ioeventfd"));
+	cr_assert_not_null(strstr(buf, "--no-thp"));
 	cr_assert_not_null(strstr(buf, "--pin CPU[,CPU...]"));
 	free(buf);
 }

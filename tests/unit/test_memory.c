@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "vmm/memory.h"
@@ -190,7 +192,7 @@ Test(gmem_init, small_is_one_region)
 	struct guest_mem m;
 	uint8_t v = 0x5A, back = 0;
 
-	cr_assert_eq(gmem_init(&m, 64ULL << 20), 0);
+	cr_assert_eq(gmem_init(&m, 64ULL << 20, true), 0);
 	cr_assert_eq(m.nr_regions, 1);
 	cr_assert_eq(m.region[0].gpa, 0);
 	cr_assert_eq(m.region[0].size, 64ULL << 20);
@@ -210,7 +212,7 @@ Test(gmem_init, just_below_the_hole_is_one_region)
 {
 	struct guest_mem m;
 
-	cr_assert_eq(gmem_init(&m, GMEM_MMIO_HOLE_START), 0);
+	cr_assert_eq(gmem_init(&m, GMEM_MMIO_HOLE_START, true), 0);
 	cr_assert_eq(m.nr_regions, 1);
 	cr_assert_eq(m.region[0].size, GMEM_MMIO_HOLE_START);
 	cr_assert_eq(m.ram_size, GMEM_MMIO_HOLE_START);
@@ -222,7 +224,7 @@ Test(gmem_init, four_gib_splits_around_the_hole)
 	struct guest_mem m;
 	uint32_t v = 0xC0FFEE, back = 0;
 
-	cr_assert_eq(gmem_init(&m, 4ULL << 30), 0);
+	cr_assert_eq(gmem_init(&m, 4ULL << 30, true), 0);
 	cr_assert_eq(m.nr_regions, 2);
 	cr_assert_eq(m.region[0].gpa, 0);
 	cr_assert_eq(m.region[0].size, 3ULL << 30);
@@ -247,7 +249,60 @@ Test(gmem_init, zero_fails_cleanly)
 {
 	struct guest_mem m;
 
-	cr_assert_eq(gmem_init(&m, 0), -1);
+	cr_assert_eq(gmem_init(&m, 0, true), -1);
 	cr_assert_eq(m.nr_regions, 0);
 	cr_assert_eq(m.ram_size, 0);
+}
+
+/* The VmFlags line of /proc/self/smaps for the mapping that holds addr, into flags. */
+static int vm_flags(const void *addr, char *flags, size_t len)
+{
+	FILE *f = fopen("/proc/self/smaps", "r");
+	char line[512];
+	bool in = false;
+	int ret = -1;
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long lo, hi;
+
+		if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2 && strchr(line, '-') < strchr(line, ' '))
+			in = (uintptr_t)addr >= lo && (uintptr_t)addr < hi;
+		else if (in && !strncmp(line, "VmFlags:", 8)) {
+			snprintf(flags, len, "%s", line + 8);
+			ret = 0;
+			break;
+		}
+	}
+	fclose(f);
+	return ret;
+}
+
+/* KVM maps 2 MiB at a time only where host and guest addresses agree modulo 2 MiB. */
+static void check_huge_layout(bool thp, const char *flag)
+{
+	struct guest_mem m;
+	char flags[512];
+
+	cr_assert_eq(gmem_init(&m, 4ULL << 30, thp), 0);
+	for (int i = 0; i < m.nr_regions; i++) {
+		cr_assert_eq((uintptr_t)m.region[i].host % GMEM_HUGE, 0, "region %d at %p", i,
+			     m.region[i].host);
+		cr_assert_eq(vm_flags(m.region[i].host, flags, sizeof(flags)), 0);
+		cr_assert_not_null(strstr(flags, flag), "region %d: VmFlags%s", i, flags);
+		/* the last byte is still mapped and ours */
+		((volatile uint8_t *)m.region[i].host)[m.region[i].size - 1] = 1;
+	}
+	gmem_free(&m);
+}
+
+Test(gmem_init, regions_are_2mib_aligned_and_ask_for_huge_pages)
+{
+	check_huge_layout(true, " hg");
+}
+
+Test(gmem_init, no_thp_asks_for_small_pages)
+{
+	check_huge_layout(false, " nh");
 }
