@@ -318,6 +318,14 @@ static bool wait_match(struct proc *p, struct proc *c, i64 pid)
 	return pid == -1 || c->pgid == -pid;
 }
 
+/* wait4's *status, if the caller gave a pointer: 0, or -EFAULT. */
+static i64 put_status(struct proc *p, u64 ustatus, int status)
+{
+	if (ustatus && copyout(p->pml4, ustatus, &status, 4) < 0)
+		return -14; /* -EFAULT */
+	return 0;
+}
+
 /*
  * wait4(pid, &status, options, &rusage): collect an ended child (pid as
  * wait_match takes it). None ended yet: sleep until one does (or return 0 with
@@ -339,21 +347,17 @@ i64 proc_wait4(i64 pid, u64 ustatus, u64 options, u64 urusage)
 			if (c->parent != p || c->state == UNUSED || !wait_match(p, c, pid))
 				continue;
 			have = true;
-			if ((options & 2) && (cpid = signal_wait_stopped(c))) { /* WUNTRACED */
-				if (ustatus && copyout(p->pml4, ustatus, &cpid, 4) < 0)
-					return -14; /* -EFAULT */
-				return c->pid;
-			}
+			if ((options & 2) && (cpid = signal_wait_stopped(c))) /* WUNTRACED */
+				return put_status(p, ustatus, cpid) < 0 ? -14 : c->pid;
 			if ((options & 8) && c->continued && c->state != ZOMBIE) { /* WCONTINUED */
-				cpid = 0xFFFF;
-				if (ustatus && copyout(p->pml4, ustatus, &cpid, 4) < 0)
+				if (put_status(p, ustatus, 0xFFFF) < 0)
 					return -14; /* -EFAULT */
 				c->continued = false;
 				return c->pid;
 			}
 			if (c->state != ZOMBIE)
 				continue;
-			if (ustatus && copyout(p->pml4, ustatus, &c->wait_status, 4) < 0)
+			if (put_status(p, ustatus, c->wait_status) < 0)
 				return -14; /* -EFAULT */
 			if (urusage) {
 				u8 ru[144];
