@@ -203,6 +203,11 @@ info)
     echo "date: $(date -u +%s)" # the wall clock the kernel read from the CMOS RTC at boot
     # How IRQ 0 (PIT), IRQ 4 (COM1) and the LAPIC timers are routed and whether they fired.
     grep -E '^ *(0|4|LOC):' /proc/interrupts | sed 's/^ */interrupts: /'
+    # What keeps time (for a failure's story: a timer that never ticked, a TSC misjudged).
+    echo "clock: $(cat /sys/devices/system/clocksource/clocksource0/current_clocksource)" \
+        "$(cat /sys/devices/system/clockevents/clockevent0/current_device 2>/dev/null)" \
+        "uptime $(cut -d' ' -f1 /proc/uptime)"
+    dmesg | sed -n 's/^\[[^]]*\] \(tsc: .*\)/clock: \1/p'
     dmesg_warnings
     echo KVMLAB-LINUX-DONE
     reboot -f

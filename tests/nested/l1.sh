@@ -17,9 +17,9 @@
 #     echoed to stderr afterwards, prefixed "l1 kernel:".
 #   - We exit with COMMAND's exit status. If the L1 cannot boot, gets no /dev/kvm, dies, or the whole run
 #     exceeds --timeout (default 1800 s), or freezes (no sign of life from its /init for
-#     KVMLAB_L1_STALL seconds, default 120, though an NMI was sent after KVMLAB_L1_KICK, 30), we
-#     print the tail of the L1's kernel log and QEMU's messages, then
-#     one line "l1: ERROR: <which>", and exit 125.
+#     KVMLAB_L1_STALL seconds, default 120, though an NMI was sent after KVMLAB_L1_KICK, 30; or for
+#     20 s after that NMI if the L1's jiffies stood still), we print the tail of the L1's kernel log and
+#     QEMU's messages, then one line "l1: ERROR: <which>", and exit 125.
 #   - Without --interactive, COMMAND's stdin is /dev/null (no tty needed, as in CI); its stdout is a pipe
 #     unless our stdout is a terminal. With --interactive, our terminal is wired to the L1's serial port,
 #     which is COMMAND's controlling tty: keys, Ctrl-C (as SIGINT to COMMAND's process group) and the
@@ -148,8 +148,22 @@ st boot
 # A sign of life every 10 s: the host script tells a frozen L1 (the emulator stuck, the kernel spinning
 # with interrupts off) from a command that is merely slow, and stops waiting for the frozen one.
 (while sleep 10; do st "alive $(cut -d" " -f1 /proc/uptime)"; done) &
-# kvm's modules load on the other vCPU while we mount the host's tree: less to wait for.
-(for m in $(cat /modules-kvm); do insmod "/mod/$m" || { echo "insmod $m failed" >/kvm-failed; exit 1; }; done) &
+# kvm's modules load on the other vCPU while we mount the host's tree: less to wait for. But not before
+# the kernel has refined its TSC calibration (it then switches from "tsc-early" to "tsc", ~2 s in): kvm
+# takes the TSC's frequency when it loads. A first calibration against the HPET is 700 ppm off (2094.6
+# against 2096.0 MHz here); a kvm loaded before the refinement gives its guests that rate, more than
+# 250 ppm from the real one, and as we read KVM's set_tsc_khz() it cannot scale (QEMU's SVM has no TSC
+# ratio) and returns without setting the guest's TSC multiplier: KVM then reads the guest's TSC as
+# standing still and arms its TSC-deadline timer for never. Seen twice: a Linux guest booted without
+# one LAPIC timer interrupt and hung (t_linux, LOC 0), its kvm-clock saying 2094.594 MHz.
+(
+    i=0
+    while [ "$(cat /sys/devices/system/clocksource/clocksource0/current_clocksource)" != tsc ] && [ $i -lt 100 ]; do
+        sleep 0.1
+        i=$((i + 1))
+    done
+    for m in $(cat /modules-kvm); do insmod "/mod/$m" || { echo "insmod $m failed" >/kvm-failed; exit 1; }; done
+) &
 kvm_loader=$!
 for m in $(cat /modules-root); do insmod "/mod/$m" || fail boot "insmod $m failed"; done
 
@@ -436,35 +450,40 @@ qpid=$!
 # interrupt was lost (seen here under load: its CPU sat in HLT, or in a guest of its KVM, with
 # interrupts on and nothing to wake it). An NMI from QEMU's monitor is tried (it has not woken a real
 # freeze yet); what the CPU was doing is noted in $run/kicks and shown at the end. If
-# nothing comes for $stall_s seconds, the L1 has frozen for good: stop QEMU rather than wait for
-# --timeout.
+# nothing comes for $stall_s seconds, or for 20 s after the NMI when the L1's jiffies stood still, the
+# L1 has frozen for good: stop QEMU rather than wait for --timeout.
 stall_s=${KVMLAB_L1_STALL:-120}
 kick_s=${KVMLAB_L1_KICK:-30}
 (
     # A sign of life is a new status line from /init, not any kernel message (an NMI's own complaint
     # would otherwise count as one).
-    kicked=0 nst=0 last=$(date +%s)
+    # If the kick's report finds the L1's jiffies standing still (the known freeze: its timer interrupt
+    # pending in the LAPIC, never taken), waiting longer has never helped: stop 20 s after the NMI.
+    kicked=0 dead=0 nst=0 last=$(date +%s)
     while sleep 5; do
         n=$(grep -c 'kvmlab-l1: st ' "$run/kernel.log" || true)
         now=$(date +%s)
         [ "$n" = "$nst" ] || { nst=$n; last=$now; }
         age=$((now - last))
         if [ "$age" -lt "$kick_s" ]; then
-            kicked=0
+            kicked=0 dead=0
             continue
         fi
-        if [ "$age" -lt "$stall_s" ]; then
-            [ $kicked = 1 ] && continue
-            kicked=1
-            {
-                echo "l1: no sign of life for $age s (host time $(date +%T)): sent an NMI"
-                freeze_report
-            } >>"$run/kicks" 2>&1
+        if [ "$age" -lt "$stall_s" ] && { [ $dead = 0 ] || [ $((now - kicked)) -lt 20 ]; }; then
+            [ $kicked != 0 ] && continue
+            freeze_report >"$run/kick" 2>&1
+            { echo "l1: no sign of life for $age s (host time $(date +%T)): sent an NMI"; cat "$run/kick"; } >>"$run/kicks"
+            grep -q "timer stopped" "$run/kick" && dead=1
             printf 'nmi\n' >"$run/mon.in"
+            kicked=$(date +%s)
             continue
         fi
         echo "$age" >"$run/stalled"
-        freeze_report >"$run/freeze" 2>&1
+        if [ $dead = 1 ]; then
+            cp "$run/kick" "$run/freeze"
+        else
+            freeze_report >"$run/freeze" 2>&1
+        fi
         kill "$qpid" 2>/dev/null # timeout passes SIGTERM on to QEMU
         sleep 15
         kill -KILL "$(cat "$run/qemu.pid" 2>/dev/null)" 2>/dev/null
