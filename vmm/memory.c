@@ -61,11 +61,14 @@ int gmem_add_region(struct guest_mem *m, uint64_t gpa, void *host, uint64_t size
  */
 static void *map_aligned(uint64_t size)
 {
-	uint64_t len = size + GMEM_HUGE;
-	uint8_t *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
-			  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	uint64_t head;
+	uint64_t len = size + GMEM_HUGE, head;
+	uint8_t *p;
 
+	if (!size || size % 4096) { /* whole pages: the configuration rounds --mem up to them */
+		errno = EINVAL;
+		return NULL;
+	}
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (p == MAP_FAILED)
 		return NULL;
 	head = (GMEM_HUGE - ((uintptr_t)p & (GMEM_HUGE - 1))) & (GMEM_HUGE - 1);
