@@ -32,13 +32,10 @@ trap 'rm -rf "$tmp"' EXIT
 
 # one MODE: run demand-paging once; prints "touch_ms pf_fixed" of its touch phase.
 one() {
-	local st=0 f=$tmp/stats.txt
+	local st=0 f=$tmp/stats.txt opt=()
+	[ "$1" = nothp ] && opt=(--no-thp)
 	: >"$f"
-	if [ "$1" = thp ]; then
-		"$KVMLAB" run --stats="$f" --cmdline "init=/bin/demand-paging $MIB" >"$tmp/out" 2>&1 || st=$?
-	else
-		"$KVMLAB" run --no-thp --stats="$f" --cmdline "init=/bin/demand-paging $MIB" >"$tmp/out" 2>&1 || st=$?
-	fi
+	"$KVMLAB" run "${opt[@]}" --stats="$f" --cmdline "init=/bin/demand-paging $MIB" >"$tmp/out" 2>&1 || st=$?
 	[ $st = 0 ] || die "$1: exit status $st; its output: $(tail -n 20 "$tmp/out")"
 	# marker rows: vCPU time_s label rss pf_taken pf_fixed exits
 	awk '$1 == 0 && NF == 7 && $3 == "touch" && !t0 { t0 = $2; p0 = $6 }
